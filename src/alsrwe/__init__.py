@@ -1,0 +1,3 @@
+"""alsrwe: registry and real-world evidence for ALS disease-modifying therapy."""
+
+__version__ = "0.1.0"

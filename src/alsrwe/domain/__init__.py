@@ -1,0 +1,1 @@
+"""Pure clinical rules of alsrwe: no database, web, file or network code lives here."""
