@@ -1,0 +1,248 @@
+"""The one command line of alsrwe (Typer + rich), thin over the layers.
+
+User errors (bad input, unknown patient, rejected import) print one clear line per problem on
+stderr and exit with status 2; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from alsrwe.domain.errors import DomainError
+from alsrwe.domain.regimens import REGIMENS, Regimen
+from alsrwe.interop.problems import ImportRejected
+from alsrwe.interop.tidy_csv import export_tidy, import_tidy, write_frames
+from alsrwe.store.db import Settings, make_engine, migrate, unit_of_work
+from alsrwe.store.patient_view import PatientNotFound, dosing_calendar, patient_summary
+from alsrwe.store.queries import cohort_summary
+
+app = typer.Typer(
+    help="alsrwe: registry and real-world evidence for ALS disease-modifying therapy.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+MAX_PROBLEMS_SHOWN = 25
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        "-d",
+        help="SQLAlchemy URL of the registry (default: $ALSRWE_DATABASE_URL or ./alsrwe.db).",
+    ),
+]
+
+
+class UserError(ValueError):
+    """A mistake in what the user asked for, rendered as one line."""
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """The CLI's one error boundary: user errors become lines on stderr and exit status 2."""
+    try:
+        yield
+    except ImportRejected as rejected:
+        for problem in rejected.problems[:MAX_PROBLEMS_SHOWN]:
+            err.print(f"[red]error[/red] {problem}", markup=True, highlight=False)
+        hidden = len(rejected.problems) - MAX_PROBLEMS_SHOWN
+        if hidden > 0:
+            err.print(f"[red]error[/red] … and {hidden} more problems", highlight=False)
+        err.print(f"import rejected: {len(rejected.problems)} problem(s); nothing was written",
+                  highlight=False)
+        raise typer.Exit(2) from None
+    except (DomainError, UserError, PatientNotFound) as error:
+        err.print(f"[red]error[/red] {error}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _database_url(database: str | None) -> str:
+    return database or Settings().database_url
+
+
+@app.command()
+def init(database: DatabaseOption = None) -> None:
+    """Create the registry database, or migrate it to the current schema."""
+    url = _database_url(database)
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    out.print(f"registry ready at [bold]{engine.url.render_as_string(hide_password=True)}[/bold]")
+
+
+@app.command("import")
+def import_command(
+    directory: Annotated[Path, typer.Argument(help="Folder with the tidy CSV files.")],
+    database: DatabaseOption = None,
+) -> None:
+    """Import a folder of tidy CSV files (docs/data-format.md) in one transaction."""
+    with user_errors():
+        if not directory.is_dir():
+            raise UserError(f"{directory}: not a folder")
+        engine = make_engine(_database_url(database))
+        try:
+            migrate(engine)
+            report = import_tidy(engine, directory, today=date.today(), progress=True)
+        finally:
+            engine.dispose()
+    _print_import_report(report.counts, report.ignored_columns)
+
+
+@app.command("export")
+def export_command(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the tidy CSV files into.")],
+    database: DatabaseOption = None,
+) -> None:
+    """Export the registry as tidy CSV files (the format `alsrwe import` reads)."""
+    with user_errors():
+        engine = make_engine(_database_url(database))
+        try:
+            counts = export_tidy(engine, directory)
+        finally:
+            engine.dispose()
+    table = Table("file", "rows", title=f"exported to {directory}")
+    for name, rows in counts.items():
+        table.add_row(f"{name}.csv", str(rows))
+    out.print(table)
+
+
+@app.command()
+def demo(
+    database: DatabaseOption = None,
+    patients: Annotated[int, typer.Option(help="Synthetic patients with ALS.")] = 300,
+    carriers: Annotated[int, typer.Option(help="Synthetic presymptomatic carriers.")] = 40,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic cohort.")] = 2026,
+) -> None:
+    """Set up a registry with a seeded synthetic 3-site cohort and print its summary."""
+    from alsrwe.synth import CohortParams, generate_cohort
+
+    with user_errors():
+        url = _database_url(database)
+        engine = make_engine(url)
+        try:
+            migrate(engine)
+            with out.status("generating the synthetic cohort…"):
+                cohort = generate_cohort(
+                    CohortParams(seed=seed, n_patients=patients, n_carriers=carriers)
+                )
+            with tempfile.TemporaryDirectory(prefix="alsrwe-demo-") as folder:
+                write_frames(cohort.tables(), Path(folder))
+                report = import_tidy(engine, Path(folder), today=date.today(), progress=True,
+                                     actor="alsrwe demo")
+            _print_import_report(report.counts, report.ignored_columns)
+            with unit_of_work(engine) as session:
+                summary = cohort_summary(session)
+        finally:
+            engine.dispose()
+    _print_cohort_summary(summary)
+    out.print("\nTry: [bold]alsrwe patient "
+              f"{cohort.patients['patient_id'].iloc[0]}[/bold] and "
+              f"[bold]alsrwe schedule {cohort.patients['patient_id'].iloc[0]}[/bold]")
+
+
+@app.command()
+def patient(
+    patient_id: Annotated[str, typer.Argument(help="The patient's pseudonym, e.g. BER-0017.")],
+    database: DatabaseOption = None,
+    regimen: Annotated[str, typer.Option(help="Regimen for the next dose.")] = "tofersen_us",
+) -> None:
+    """Summary of one patient: variant, stage, ΔFRS, latest scores and the next dose."""
+    with user_errors():
+        chosen = _regimen(regimen)
+        engine = make_engine(_database_url(database))
+        try:
+            with unit_of_work(engine) as session:
+                summary = patient_summary(session, patient_id, today=date.today(),
+                                          regimen=chosen)
+        finally:
+            engine.dispose()
+    table = Table(show_header=False, title=f"patient {summary.pseudonym}", title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for label, value in summary.rows():
+        table.add_row(label, value)
+    out.print(table)
+
+
+@app.command()
+def schedule(
+    patient_id: Annotated[str, typer.Argument(help="The patient's pseudonym.")],
+    database: DatabaseOption = None,
+    regimen: Annotated[str, typer.Option(help="Regimen of the calendar.")] = "tofersen_us",
+    ahead: Annotated[int, typer.Option(help="Planned doses to show ahead.")] = 4,
+) -> None:
+    """The dosing calendar: doses given (with delays), missed ones and the next planned."""
+    with user_errors():
+        chosen = _regimen(regimen)
+        engine = make_engine(_database_url(database))
+        try:
+            with unit_of_work(engine) as session:
+                calendar = dosing_calendar(session, patient_id, today=date.today(),
+                                           regimen=chosen, ahead=ahead)
+        finally:
+            engine.dispose()
+    table = Table(*calendar.columns, title=calendar.title, title_justify="left")
+    for row in calendar.rows:
+        table.add_row(*row)
+    out.print(table)
+    out.print(calendar.footer)
+
+
+def _regimen(regimen_id: str) -> Regimen:
+    try:
+        return REGIMENS[regimen_id]
+    except KeyError:
+        known = ", ".join(sorted(REGIMENS))
+        raise UserError(f"--regimen: '{regimen_id}' is not one of: {known}") from None
+
+
+def _print_import_report(counts: dict[str, tuple[int, int, int]],
+                         ignored: dict[str, list[str]]) -> None:
+    table = Table("file", "inserted", "updated", "unchanged", title="import")
+    for name, (inserted, updated, unchanged) in counts.items():
+        table.add_row(f"{name}.csv", str(inserted), str(updated), str(unchanged))
+    out.print(table)
+    for name, columns in ignored.items():
+        out.print(f"[yellow]note[/yellow] {name}.csv: ignored columns {', '.join(columns)}")
+
+
+def _print_cohort_summary(summary: dict[str, Any]) -> None:
+    """The registry at a glance: people by site and status, variants, treatment, safety."""
+    head = Table("site", "people", title=f"registry: {summary['patients']} people",
+                 title_justify="left")
+    for site, count in summary["by_site"].items():
+        head.add_row(site, str(count))
+    out.print(head)
+    status = ", ".join(f"{count} {name}s" for name, count in summary["by_status"].items())
+    out.print(f"{status}; {summary['on_treatment']} with a tofersen dose given; "
+              f"{summary['assessments']} ALSFRS-R assessments; {summary['deaths']} deaths")
+    variants = Table("SOD1 variant (HGVS)", "legacy", "people", title="commonest variants",
+                     title_justify="left")
+    for variant in summary["variants"]:
+        variants.add_row(variant["hgvs"], variant["legacy"], str(variant["patients"]))
+    out.print(variants)
+    events = Table("adverse event", "events", title="adverse events", title_justify="left")
+    for term, count in sorted(summary["adverse_events_by_term"].items(),
+                              key=lambda item: -item[1]):
+        events.add_row(term, str(count))
+    out.print(events)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,128 @@
+"""Engine, schema migration and transactions: everything that touches a connection.
+
+Nothing here connects at import time. The edge (CLI, web app) reads :class:`Settings` once,
+builds an engine with :func:`make_engine`, brings the schema to the newest revision with
+:func:`migrate`, and runs each use case inside one :func:`unit_of_work`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.resources import files
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+"""How long a SQLite writer waits for the write lock before giving up."""
+
+
+class Settings(BaseSettings):
+    """Store configuration from ``ALSRWE_*`` environment variables.
+
+    ``ALSRWE_DATABASE_URL`` is any SQLAlchemy URL; the default is a SQLite file
+    ``alsrwe.db`` in the working directory. PostgreSQL: ``postgresql+psycopg://user@host/db``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ALSRWE_", extra="ignore")
+
+    database_url: str = "sqlite:///alsrwe.db"
+
+
+def make_engine(url: str | URL, **engine_kwargs: Any) -> Engine:
+    """Build an engine for ``url``; SQLite gets foreign keys, WAL and ``BEGIN IMMEDIATE``.
+
+    SQLite only enforces foreign keys (and so ``ON DELETE CASCADE``) when the pragma is set on
+    each connection. Every transaction starts with ``BEGIN IMMEDIATE``, taking the write lock
+    up front, so two writers queue (up to :data:`SQLITE_BUSY_TIMEOUT_S`) instead of failing
+    half-way with "database is locked"; WAL lets readers in other processes continue
+    meanwhile. This also makes Alembic's DDL transactional on SQLite.
+    """
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, **engine_kwargs)
+    connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S, **engine_kwargs.pop("connect_args", {})}
+    engine = create_engine(url, connect_args=connect_args, **engine_kwargs)
+    _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def migrations_config(connection: Connection | None = None) -> Config:
+    """An Alembic configuration for the migrations shipped inside the package (no alembic.ini)."""
+    config = Config()
+    config.set_main_option("script_location", str(files("alsrwe.store") / "migrations"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Create the schema, or bring an existing one up to ``revision``, in one transaction."""
+    with engine.begin() as connection:
+        command.upgrade(migrations_config(connection), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Step the schema back to ``revision`` (``"base"`` removes every table)."""
+    with engine.begin() as connection:
+        command.downgrade(migrations_config(connection), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema's Alembic revision, or ``None`` for an empty (never migrated) database."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest revision shipped with this version of alsrwe."""
+    return ScriptDirectory.from_config(migrations_config()).get_current_head()
+
+
+@contextmanager
+def unit_of_work(engine: Engine) -> Iterator[Session]:
+    """One transaction for one use case: commit if the block succeeds, roll back if it raises.
+
+    Objects stay readable after the commit (``expire_on_commit=False``), so a use case can
+    return what it wrote.
+    """
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+__all__ = [
+    "Settings",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "make_engine",
+    "migrate",
+    "migrations_config",
+    "unit_of_work",
+]

@@ -1,0 +1,92 @@
+"""The command line: commands work end to end, user errors are one line and exit status 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from alsrwe.cli import app
+from tests.interop.test_tidy_csv import VALID, write
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    folder = write(tmp_path / "in", VALID)
+    result = runner.invoke(app, ["import", str(folder), "--database", url])
+    assert result.exit_code == 0, result.output
+    return url
+
+
+def test_init_creates_and_is_idempotent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    for _ in range(2):
+        result = runner.invoke(app, ["init", "--database", url])
+        assert result.exit_code == 0, result.output
+        assert "registry ready" in result.output
+
+
+def test_database_url_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALSRWE_DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert (tmp_path / "env.db").exists()
+
+
+def test_patient_summary(registry: str) -> None:
+    result = runner.invoke(app, ["patient", "BER-001", "--database", registry])
+    assert result.exit_code == 0, result.output
+    for expected in ("p.Ala5Val", "A4V", "King's stage", "MiToS stage", "ΔFRS", "next dose"):
+        assert expected in result.output
+
+
+def test_schedule_shows_doses_and_next(registry: str) -> None:
+    result = runner.invoke(app, ["schedule", "BER-001", "--database", registry])
+    assert result.exit_code == 0, result.output
+    # Loading doses 2023-01-10, 01-24, then dose 3 due 02-07 was missed and given 02-09.
+    assert "2023-02-07" in result.output and "missed" in result.output
+    assert "2023-02-09" in result.output
+    assert "2023-03-09" in result.output  # first maintenance: 28 days after the actual dose 3
+
+
+def test_unknown_patient_is_one_line_and_status_2(registry: str) -> None:
+    result = runner.invoke(app, ["patient", "NOPE-9", "--database", registry])
+    assert result.exit_code == 2
+    assert "NOPE-9" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unknown_regimen_is_refused(registry: str) -> None:
+    result = runner.invoke(app, ["schedule", "BER-001", "--regimen", "x", "--database", registry])
+    assert result.exit_code == 2
+    assert "tofersen_us" in result.output
+
+
+def test_bad_import_lists_problems_and_writes_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bad.db'}"
+    files = dict(VALID)
+    files["alsfrs"] = files["alsfrs"].replace("2023-04-12,4,4,3,3,2", "2023-04-12,4,4,3,9,2")
+    result = runner.invoke(app, ["import", str(write(tmp_path / "in", files)), "--database", url])
+    assert result.exit_code == 2
+    assert "alsfrs.csv, row 3, column q4" in result.output
+    assert "nothing was written" in result.output
+    assert "Traceback" not in result.output
+    export = runner.invoke(app, ["export", str(tmp_path / "out"), "--database", url])
+    assert export.exit_code == 0
+    assert (tmp_path / "out" / "patients.csv").read_text().count("\n") == 1
+
+
+def test_export_round_trip(registry: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["export", str(tmp_path / "out"), "--database", registry])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "alsfrs.csv").read_text().count("\n") == 5
+
+
+def test_missing_folder_is_a_user_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["import", str(tmp_path / "nothing"),
+                                 "--database", f"sqlite:///{tmp_path / 'x.db'}"])
+    assert result.exit_code == 2
+    assert "not a folder" in result.output
