@@ -90,3 +90,17 @@ def test_missing_folder_is_a_user_error(tmp_path: Path) -> None:
                                  "--database", f"sqlite:///{tmp_path / 'x.db'}"])
     assert result.exit_code == 2
     assert "not a folder" in result.output
+
+
+def test_demo_builds_a_registry_and_is_repeatable(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    args = ["demo", "--database", url, "--patients", "30", "--carriers", "5"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "registry: 35 people" in first.output
+    assert "30 patients, 5 carriers" in first.output
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "registry: 35 people" in again.output  # natural keys: nothing duplicated
+    patient = runner.invoke(app, ["patient", "BER-0001", "--database", url])
+    assert patient.exit_code == 0, patient.output

@@ -137,9 +137,9 @@ def demo(
         try:
             migrate(engine)
             with out.status("generating the synthetic cohort…"):
-                cohort = generate_cohort(
-                    CohortParams(seed=seed, n_patients=patients, n_carriers=carriers)
-                )
+                cohort = generate_cohort(CohortParams(
+                    seed=seed, n_patients=patients, n_carriers=carriers, as_of=date.today()
+                ))
             with tempfile.TemporaryDirectory(prefix="alsrwe-demo-") as folder:
                 write_frames(cohort.tables(), Path(folder))
                 report = import_tidy(engine, Path(folder), today=date.today(), progress=True,
@@ -223,8 +223,8 @@ def _print_import_report(counts: dict[str, tuple[int, int, int]],
 
 def _print_cohort_summary(summary: dict[str, Any]) -> None:
     """The registry at a glance: people by site and status, variants, treatment, safety."""
-    head = Table("site", "people", title=f"registry: {summary['patients']} people",
-                 title_justify="left")
+    out.print(f"\n[bold]registry: {summary['patients']} people[/bold]")
+    head = Table("site", "people")
     for site, count in summary["by_site"].items():
         head.add_row(site, str(count))
     out.print(head)
