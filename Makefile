@@ -14,8 +14,13 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# `make demo NO_SERVE=1` stops after writing the report instead of serving the web app.
 demo: $(STAMP)
 	$(BIN)/alsrwe demo
+	$(BIN)/alsrwe analyze --out report
+ifeq ($(NO_SERVE),)
+	$(BIN)/alsrwe serve
+endif
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -29,4 +34,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_synth.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache alsrwe.db
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache alsrwe.db report

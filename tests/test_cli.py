@@ -104,3 +104,34 @@ def test_demo_builds_a_registry_and_is_repeatable(tmp_path: Path) -> None:
     assert "registry: 35 people" in again.output  # natural keys: nothing duplicated
     patient = runner.invoke(app, ["patient", "BER-0001", "--database", url])
     assert patient.exit_code == 0, patient.output
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("nonsense", "not a usable database URL"),
+        ("nodriver://x/y", "not a usable database URL"),
+        ("postgresql+psycopg://postgres@127.0.0.1:1/none", "cannot open the database"),
+    ],
+)
+def test_bad_database_is_one_line(url: str, words: str) -> None:
+    result = runner.invoke(app, ["init", "--database", url])
+    assert result.exit_code == 2, result.output
+    assert words in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.filterwarnings("ignore:fetch_arrow_table\\(\\) is deprecated:DeprecationWarning")
+def test_analyze_writes_the_report(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert runner.invoke(app, ["demo", "--database", url, "--patients", "80",
+                               "--carriers", "5"]).exit_code == 0
+    result = runner.invoke(app, ["analyze", "--database", url, "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert "report written" in result.output
+    html = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert "Table 1" in html
+    unknown = runner.invoke(app, ["analyze", "--database", url, "--site", "NOPE",
+                                  "--out", str(tmp_path / "s")])
+    assert unknown.exit_code == 2
+    assert "no patient of site 'NOPE'" in unknown.output

@@ -7,15 +7,18 @@ stderr and exit with status 2; they never show a traceback.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from alsrwe.domain.errors import DomainError
 from alsrwe.domain.regimens import REGIMENS, Regimen
@@ -24,6 +27,8 @@ from alsrwe.interop.tidy_csv import export_tidy, import_tidy, write_frames
 from alsrwe.store.db import Settings, make_engine, migrate, unit_of_work
 from alsrwe.store.patient_view import PatientNotFound, dosing_calendar, patient_summary
 from alsrwe.store.queries import cohort_summary
+from alsrwe.web.app import DatabaseNotReady
+from alsrwe.web.errors import AccountError
 
 app = typer.Typer(
     help="alsrwe: registry and real-world evidence for ALS disease-modifying therapy.",
@@ -64,8 +69,21 @@ def user_errors() -> Iterator[None]:
         err.print(f"import rejected: {len(rejected.problems)} problem(s); nothing was written",
                   highlight=False)
         raise typer.Exit(2) from None
-    except (DomainError, UserError, PatientNotFound) as error:
+    except (DomainError, UserError, PatientNotFound, AccountError, DatabaseNotReady) as error:
         err.print(f"[red]error[/red] {error}", highlight=False)
+        raise typer.Exit(2) from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "settings"
+        err.print(f"[red]error[/red] {where}: {first['msg']}", highlight=False)
+        raise typer.Exit(2) from None
+    except (ArgumentError, NoSuchModuleError) as error:
+        err.print(f"[red]error[/red] --database: not a usable database URL ({error})",
+                  highlight=False)
+        raise typer.Exit(2) from None
+    except OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        err.print(f"[red]error[/red] cannot open the database: {reason}", highlight=False)
         raise typer.Exit(2) from None
 
 
@@ -76,12 +94,12 @@ def _database_url(database: str | None) -> str:
 @app.command()
 def init(database: DatabaseOption = None) -> None:
     """Create the registry database, or migrate it to the current schema."""
-    url = _database_url(database)
-    engine = make_engine(url)
-    try:
-        migrate(engine)
-    finally:
-        engine.dispose()
+    with user_errors():
+        engine = make_engine(_database_url(database))
+        try:
+            migrate(engine)
+        finally:
+            engine.dispose()
     out.print(f"registry ready at [bold]{engine.url.render_as_string(hide_password=True)}[/bold]")
 
 
@@ -147,12 +165,93 @@ def demo(
             _print_import_report(report.counts, report.ignored_columns)
             with unit_of_work(engine) as session:
                 summary = cohort_summary(session)
+            logins = _demo_users(engine)
         finally:
             engine.dispose()
     _print_cohort_summary(summary)
+    _print_demo_logins(logins)
     out.print("\nTry: [bold]alsrwe patient "
               f"{cohort.patients['patient_id'].iloc[0]}[/bold] and "
               f"[bold]alsrwe schedule {cohort.patients['patient_id'].iloc[0]}[/bold]")
+
+
+@app.command()
+def serve(
+    database: DatabaseOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the clinic web app (and its JSON API) over the registry."""
+    from alsrwe.web.app import serve as run_server
+    from alsrwe.web.settings import WebSettings
+
+    with user_errors():
+        settings = WebSettings(database_url=_database_url(database))
+        out.print(f"alsrwe web app on [bold]http://{host}:{port}/[/bold] (Ctrl-C stops it)")
+        run_server(host, port, settings)
+
+
+user_app = typer.Typer(help="Manage the web app's user accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="Login name (lower-case letters, digits, ._@-).")],
+    role: Annotated[str, typer.Option(
+        help="admin, clinician, data_manager, analyst or patient.")],
+    site: Annotated[list[str] | None, typer.Option(
+        help="Site code the user works at (repeat for several; none for admin/analyst).")] = None,
+    database: DatabaseOption = None,
+    password: Annotated[str | None, typer.Option(
+        help="Password (12+ characters); asked for when omitted.", hide_input=True)] = None,
+) -> None:
+    """Create a user of the web app with a role and the sites they may see."""
+    from alsrwe.web.auth import create_user
+
+    with user_errors():
+        secret = password or typer.prompt("password", hide_input=True,
+                                          confirmation_prompt=True)
+        engine = make_engine(_database_url(database))
+        try:
+            migrate(engine)
+            create_user(engine, username, secret, role, list(site or []))
+        finally:
+            engine.dispose()
+    out.print(f"user [bold]{username}[/bold] created ({role})")
+
+
+@app.command()
+def analyze(
+    database: DatabaseOption = None,
+    site: Annotated[str | None, typer.Option(help="Only this site's patients.")] = None,
+    out_dir: Annotated[Path, typer.Option(
+        "--out", help="Folder for report.html and its files.")] = Path("report"),
+    csv_dir: Annotated[Path | None, typer.Option(
+        "--csv", help="Analyse a tidy CSV folder instead of the registry.")] = None,
+    engine: Annotated[str, typer.Option(
+        help="duckdb (copy into DuckDB) or native (run inside a PostgreSQL registry).")
+    ] = "duckdb",
+) -> None:
+    """Write the cohort report (report.html + JSON/CSV of every table) for the registry."""
+    from alsrwe.analytics.data import Cohort
+    from alsrwe.analytics.report import ReportSettings, build_report
+
+    with user_errors():
+        if csv_dir is not None:
+            cohort = Cohort.from_csv_dir(csv_dir)
+        else:
+            cohort = Cohort.from_registry(_database_url(database), engine=engine)
+        with out_progress() as step:
+            path = build_report(cohort, out_dir, ReportSettings(site=site), progress=step)
+    out.print(f"report written: [bold]{path.resolve()}[/bold]")
+
+
+@contextmanager
+def out_progress() -> Iterator[Callable[[str], None]]:
+    """A spinner naming the analysis that is running."""
+    with out.status("analysing…") as status:
+        yield lambda title: status.update(f"analysing: {title}")
 
 
 @app.command()
@@ -209,6 +308,41 @@ def _regimen(regimen_id: str) -> Regimen:
     except KeyError:
         known = ", ".join(sorted(REGIMENS))
         raise UserError(f"--regimen: '{regimen_id}' is not one of: {known}") from None
+
+
+DEMO_PASSWORD = "alsrwe-demo-2026"
+"""Password of the demo's users: printed on purpose, for a synthetic demo registry only."""
+
+DEMO_USERS = (
+    ("admin", "admin", ()),
+    ("clinician.ber", "clinician", ("BER",)),
+    ("datamanager.ber", "data_manager", ("BER",)),
+    ("analyst", "analyst", ()),
+    ("patient.ber", "patient", ("BER",)),
+)
+
+
+def _demo_users(engine: Engine) -> list[tuple[str, str, str]]:
+    """One user per role (created once; a re-run keeps them): (username, role, sites)."""
+    from alsrwe.store.users import get_user
+    from alsrwe.web.auth import create_user
+
+    logins = []
+    for username, role, sites in DEMO_USERS:
+        with unit_of_work(engine) as session:
+            exists = get_user(session, username) is not None
+        if not exists:
+            create_user(engine, username, DEMO_PASSWORD, role, list(sites))
+        logins.append((username, role, ", ".join(sites) or "all"))
+    return logins
+
+
+def _print_demo_logins(logins: list[tuple[str, str, str]]) -> None:
+    table = Table("username", "role", "sites", "password", title="demo logins (synthetic data)",
+                  title_justify="left")
+    for username, role, sites in logins:
+        table.add_row(username, role, sites, DEMO_PASSWORD)
+    out.print(table)
 
 
 def _print_import_report(counts: dict[str, tuple[int, int, int]],

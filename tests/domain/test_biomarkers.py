@@ -267,3 +267,9 @@ def test_bmi() -> None:
     with pytest.raises(MeasurementError) as info:
         bmi(5.0, 1.75)
     assert info.value.field == "weight_kg"
+
+
+@pytest.mark.parametrize(("before", "after"), [(54.1, 64.1), (34.1, 44.1), (40.3, 50.3)])
+def test_nfl_trigger_exact_rise_with_decimals(before: float, after: float) -> None:
+    """A rise of exactly 10 pg/mL written with decimals triggers (convention 10)."""
+    assert nfl_trigger(before, after)

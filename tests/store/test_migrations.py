@@ -18,7 +18,7 @@ from alsrwe.domain.regimens import AdministrationStatus
 from alsrwe.domain.safety import AeAction, AeOutcome, AeTerm
 from alsrwe.domain.sod1 import Zygosity
 from alsrwe.store.db import current_revision, downgrade, head_revision, make_engine, migrate
-from alsrwe.store.models import Base
+from alsrwe.store.models import Base, Role
 
 TABLES = {
     "sites",
@@ -30,6 +30,9 @@ TABLES = {
     "adverse_events",
     "milestones",
     "audit_log",
+    "users",
+    "user_sites",
+    "web_sessions",
 }
 
 VOCABULARIES: dict[tuple[str, str], type[StrEnum]] = {
@@ -44,6 +47,7 @@ VOCABULARIES: dict[tuple[str, str], type[StrEnum]] = {
     ("adverse_events", "outcome"): AeOutcome,
     ("adverse_events", "action"): AeAction,
     ("milestones", "kind"): MilestoneKind,
+    ("users", "role"): Role,
 }
 
 
@@ -52,7 +56,7 @@ def test_migrate_builds_the_schema_from_empty(db_url: str) -> None:
     try:
         assert current_revision(engine) is None
         migrate(engine)
-        assert current_revision(engine) == head_revision() == "0001"
+        assert current_revision(engine) == head_revision() == "0002"
         assert set(inspect(engine).get_table_names()) >= TABLES
     finally:
         engine.dispose()

@@ -101,9 +101,14 @@ def diagnostics_frame(diagnostics: list[Diagnostic]) -> pd.DataFrame:
 class AnalysisResult(Protocol):
     """What every analysis returns: a typed result that renders as a table and as JSON."""
 
-    settings: AnalysisSettings
-    attrition: Attrition
-    diagnostics: list[Diagnostic]
+    @property
+    def settings(self) -> AnalysisSettings: ...
+
+    @property
+    def attrition(self) -> Attrition: ...
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]: ...
 
     def to_frame(self) -> pd.DataFrame: ...
 

@@ -53,7 +53,11 @@ class CohortError(DomainError):
 
 def _coerce_column(values: pd.Series, kind: str) -> pd.Series:
     if kind == "date":
-        return pd.to_datetime(values.replace("", None), errors="raise").dt.date
+        try:  # ISO 8601 (docs/data-format.md); no per-element guessing of other formats
+            dates = pd.to_datetime(values.replace("", None), format="ISO8601", errors="raise")
+        except ValueError as error:
+            raise ValueError(str(error).splitlines()[0]) from None
+        return dates.dt.date
     if kind == "boolean":
         mapped = values.map(lambda v: None if v is None or v == "" or pd.isna(v)
                             else bool(int(v)))
@@ -85,7 +89,8 @@ def coerce_frame(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     result = pd.DataFrame(out, index=range(len(frame)))
     if name == "patients":
         result = _normalize_variants(result)
-    return result
+    # Schema order: engines that match columns by position (Spark) need it.
+    return result[[column for column in schema if column in result.columns]]
 
 
 def _normalize_variants(patients: pd.DataFrame) -> pd.DataFrame:

@@ -87,14 +87,8 @@ def sufficient_stats(
     _check_values(data, columns, group)
 
     codes, uniques = pd.factorize(data[group], sort=True)
-    n_groups = len(uniques)
-    if n_groups < 3:
-        raise LmmError(
-            group, f"needs at least 3 groups to estimate a 2×2 covariance, got {n_groups}"
-        )
-    n_rows = len(data)
-    if n_rows <= len(terms):
-        raise LmmError(y, f"needs more rows than fixed effects ({len(terms)}), got {n_rows}")
+    n_groups, n_rows = len(uniques), len(data)
+    _check_sizes(n_groups, n_rows, terms, y, group)
 
     w = np.empty((n_rows, len(terms) + 1), dtype=np.float64)
     w[:, 0] = 1.0
@@ -128,14 +122,38 @@ def sufficient_stats(
     return stats
 
 
-def _check_names(
-    data: pd.DataFrame, y: str, fixed: Sequence[str], group: str, slope: str
+def check_stats(stats: SufficientStats, y: str, group: str, slope: str) -> None:
+    """The checks of :func:`sufficient_stats` that need only the statistics.
+
+    For statistics aggregated elsewhere (e.g. in a database): at least 3 groups, more rows
+    than fixed effects, no collinear fixed effect, a slope that varies within some group.
+    """
+    _check_sizes(stats.n_groups, stats.n_obs, stats.terms, y, group)
+    check_collinearity(stats)
+    _check_slope_variation(stats, slope)
+
+
+def _check_sizes(n_groups: int, n_rows: int, terms: Sequence[str], y: str, group: str) -> None:
+    if n_groups < 3:
+        raise LmmError(
+            group, f"needs at least 3 groups to estimate a 2×2 covariance, got {n_groups}"
+        )
+    if n_rows <= len(terms):
+        raise LmmError(y, f"needs more rows than fixed effects ({len(terms)}), got {n_rows}")
+
+
+def check_terms(
+    columns: Sequence[str], y: str, fixed: Sequence[str], group: str, slope: str
 ) -> tuple[str, ...]:
+    """The model's column roles, checked against the available ``columns``; returns the terms.
+
+    Shared by every source of sufficient statistics (pandas here, an Ibis table elsewhere).
+    """
     if isinstance(fixed, str):
         raise LmmError("fixed", "must be a sequence of column names, not one string")
     fixed = list(fixed)
     for name in [y, *fixed, group, slope]:
-        if name not in data.columns:
+        if name not in columns:
             raise LmmError(name, "column not found in the data")
     for name in fixed:
         if fixed.count(name) > 1:
@@ -149,10 +167,17 @@ def _check_names(
         raise LmmError(slope, "the slope column cannot be the response or the group")
     if y == group:
         raise LmmError(y, "the response cannot be the group column")
-    for name in [y, *fixed, slope]:
+    return (INTERCEPT, *fixed)
+
+
+def _check_names(
+    data: pd.DataFrame, y: str, fixed: Sequence[str], group: str, slope: str
+) -> tuple[str, ...]:
+    terms = check_terms(list(data.columns), y, fixed, group, slope)
+    for name in [y, *terms[1:], slope]:
         if not pd.api.types.is_numeric_dtype(data[name]):
             raise LmmError(name, f"must be numeric, got dtype {data[name].dtype}")
-    return (INTERCEPT, *fixed)
+    return terms
 
 
 def _check_values(data: pd.DataFrame, columns: Sequence[str], group: str) -> None:
@@ -200,4 +225,12 @@ def _check_slope_variation(stats: SufficientStats, slope: str) -> None:
         raise LmmError(slope, "does not vary within any group, so a random slope is not estimable")
 
 
-__all__ = ["INTERCEPT", "LmmError", "SufficientStats", "check_collinearity", "sufficient_stats"]
+__all__ = [
+    "INTERCEPT",
+    "LmmError",
+    "SufficientStats",
+    "check_collinearity",
+    "check_stats",
+    "check_terms",
+    "sufficient_stats",
+]

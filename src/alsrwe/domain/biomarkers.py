@@ -374,6 +374,9 @@ def _surveillance_value(field: str, item: float | Measurement, rule: Surveillanc
     return float(item)
 
 
+_FLOAT_SLACK = 1e-9
+
+
 def nfl_trigger(
     baseline: float | Measurement,
     value: float | Measurement,
@@ -391,7 +394,10 @@ def nfl_trigger(
         platforms = {baseline.platform, value.platform} - {NflAssay.UNKNOWN}
         if len(platforms) > 1:
             raise MeasurementError("assay", "baseline and value come from different platforms")
-    return after - before >= rule.rise_pg_ml and after >= rule.level_pg_ml
+    # Lab values carry a few decimals: compare at 1e-9 pg/mL so that 54.1 → 64.1 is a rise of
+    # exactly 10 and not 9.999… in binary floating point.
+    return (after - before >= rule.rise_pg_ml - _FLOAT_SLACK
+            and after >= rule.level_pg_ml - _FLOAT_SLACK)
 
 
 @dataclass(frozen=True, slots=True)

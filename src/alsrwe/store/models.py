@@ -350,3 +350,78 @@ PATIENT_TABLES = (
     Milestone,
 )
 """Tables whose rows belong to one patient (and are deleted with it)."""
+
+
+# --- Web users, their sites and their sessions (migration 0002) -------------------------------
+
+
+class Role(StrEnum):
+    """What a web user may do (issue 4): each role is a fixed bundle of permissions.
+
+    admin: everything, every site. clinician and data_manager: their own sites' patients, read
+    and write. analyst: aggregate views across sites, no record-level identifiers. patient:
+    the self-report link only.
+    """
+
+    ADMIN = "admin"
+    CLINICIAN = "clinician"
+    DATA_MANAGER = "data_manager"
+    ANALYST = "analyst"
+    PATIENT = "patient"
+
+
+class User(Base):
+    """A person who logs in to the web app; the password is stored only as an argon2id hash."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("username <> ''", name="username_not_empty"),
+        CheckConstraint("failed_logins >= 0", name="failed_logins_not_negative"),
+        one_of("role", Role),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(Vocabulary(Role))
+    active: Mapped[bool] = mapped_column(boolean("active_bool"), default=True)
+    failed_logins: Mapped[int] = mapped_column(SmallInteger, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+    sites: Mapped[list[Site]] = relationship(secondary="user_sites", order_by="Site.code")
+
+    def __repr__(self) -> str:
+        return f"User(username={self.username!r}, role={self.role!r})"
+
+
+class UserSite(Base):
+    """Membership: the sites whose patients a clinician, data manager or patient user may see."""
+
+    __tablename__ = "user_sites"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class WebSession(Base):
+    """A server-side login session; the browser's cookie holds only the token whose hash is ``id``.
+
+    Deleting the row is logging out; ``expires_at`` (absolute) and ``last_seen`` (idle) end it
+    too. ``csrf_token`` is the secret every state-changing request of the session must echo.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utc_now)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    last_seen: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,176 @@
+"""The patient file: everything the web's patient page shows about one patient, site-scoped.
+
+Clinical values (scores, stages, ΔFRS, next dose, calendar) are computed by the domain; this
+module gathers the rows, asks the domain, and hands back plain dataclasses and ORM rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alsrwe.domain.alsfrs import AlsfrsR, AssessmentSource, delta_frs, kings_stage, mitos_stage
+from alsrwe.domain.events import MilestoneKind
+from alsrwe.domain.regimens import AdministrationStatus, Due, Regimen, next_due
+from alsrwe.store.models import (
+    Administration,
+    AdverseEvent,
+    AlsfrsAssessment,
+    Measurement,
+    Milestone,
+    Patient,
+)
+from alsrwe.store.patient_view import DosingCalendar, dosing_calendar
+from alsrwe.store.queries import (
+    administrations_for,
+    adverse_events_for,
+    assessments_for,
+    measurements_for,
+    milestones_for,
+)
+from alsrwe.store.scope import SiteScope
+
+DEATH_STAGE = "5"
+"""King's and MiToS stage 5 is death, read from the death milestone, never from the items."""
+
+
+def scoped_patient(session: Session, scope: SiteScope, patient_id: int) -> Patient | None:
+    """The patient with this id if their site is in ``scope``; otherwise ``None`` (a 404)."""
+    query = scope.patients(select(Patient).where(Patient.id == patient_id))
+    return session.scalars(query).one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredAssessment:
+    """One ALSFRS-R rating with its total, domain sub-scores and stages (by the domain)."""
+
+    date: dt.date
+    source: AssessmentSource
+    items: tuple[int, ...]
+    gastrostomy: bool
+    total: int
+    bulbar: int
+    fine_motor: int
+    gross_motor: int
+    respiratory: int
+    kings_stage: str
+    mitos_stage: int
+
+
+def score(row: AlsfrsAssessment) -> ScoredAssessment:
+    """Score a stored assessment with the domain's rules."""
+    rating = AlsfrsR.from_items(row.items, gastrostomy=row.gastrostomy)
+    return ScoredAssessment(
+        date=row.date,
+        source=row.source,
+        items=rating.items,
+        gastrostomy=rating.gastrostomy,
+        total=rating.total,
+        bulbar=rating.bulbar,
+        fine_motor=rating.fine_motor,
+        gross_motor=rating.gross_motor,
+        respiratory=rating.respiratory,
+        kings_stage=kings_stage(rating),
+        mitos_stage=mitos_stage(rating),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PatientFile:
+    """One patient's record as of ``today``; ``None`` fields are unknown or not applicable."""
+
+    patient: Patient
+    site: str
+    today: dt.date
+    regimen: Regimen
+    death: dt.date | None
+    kings_stage: str | None
+    mitos_stage: str | None
+    delta_frs: float | None
+    latest: ScoredAssessment | None
+    first_dose: dt.date | None
+    days_on_treatment: int | None
+    next_dose: Due | None
+    calendar: DosingCalendar
+    assessments: list[ScoredAssessment]
+    measurements: list[Measurement]
+    administrations: list[Administration]
+    adverse_events: list[AdverseEvent]
+    milestones: list[Milestone]
+
+    @property
+    def dose_dates(self) -> list[dt.date]:
+        """Dates of the doses of the regimen's drug that were given (marked on the charts)."""
+        return _given(self.administrations, self.regimen.drug)
+
+
+def _given(doses: list[Administration], drug: str) -> list[dt.date]:
+    return sorted(
+        {d.date for d in doses if d.drug == drug and d.status is AdministrationStatus.GIVEN}
+    )
+
+
+def _delta_frs(patient: Patient, latest: ScoredAssessment | None) -> float | None:
+    if latest is None or patient.onset_date is None or latest.date <= patient.onset_date:
+        return None
+    return delta_frs(latest.total, patient.onset_date, latest.date)
+
+
+def _stages(
+    latest: ScoredAssessment | None, death: dt.date | None
+) -> tuple[str | None, str | None]:
+    if death is not None:
+        return DEATH_STAGE, DEATH_STAGE
+    if latest is None:
+        return None, None
+    return latest.kings_stage, str(latest.mitos_stage)
+
+
+def patient_file(
+    session: Session, scope: SiteScope, patient_id: int, *, today: dt.date, regimen: Regimen
+) -> PatientFile | None:
+    """The patient's file, or ``None`` when the patient does not exist or is out of scope."""
+    patient = scoped_patient(session, scope, patient_id)
+    if patient is None:
+        return None
+    assessments = [score(row) for row in assessments_for(session, patient.id)]
+    latest = assessments[-1] if assessments else None
+    milestones = milestones_for(session, patient.id)
+    death = next((m.date for m in milestones if m.kind is MilestoneKind.DEATH), None)
+    administrations = administrations_for(session, patient.id)
+    given = _given(administrations, regimen.drug)
+    end = min(death, today) if death is not None else today
+    kings, mitos = _stages(latest, death)
+    return PatientFile(
+        patient=patient,
+        site=patient.site.code,
+        today=today,
+        regimen=regimen,
+        death=death,
+        kings_stage=kings,
+        mitos_stage=mitos,
+        delta_frs=_delta_frs(patient, latest),
+        latest=latest,
+        first_dose=given[0] if given else None,
+        days_on_treatment=(end - given[0]).days if given else None,
+        next_dose=next_due(regimen, given, today) if given and death is None else None,
+        calendar=dosing_calendar(session, patient.pseudonym, today=today, regimen=regimen),
+        assessments=assessments,
+        measurements=measurements_for(session, patient.id),
+        administrations=administrations,
+        adverse_events=adverse_events_for(session, patient.id),
+        milestones=milestones,
+    )
+
+
+__all__ = [
+    "DEATH_STAGE",
+    "PatientFile",
+    "ScoredAssessment",
+    "patient_file",
+    "score",
+    "scoped_patient",
+]

@@ -1,0 +1,174 @@
+"""The web app factory and server: ``create_app(settings)`` builds it, ``serve`` runs it.
+
+Nothing connects at import time: the engine is made (or handed in) by the factory, and the
+settings are read once by the caller. Errors are rendered here, once: pages get an HTML page
+(or a redirect to the login form), ``/api/`` gets JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from urllib.parse import quote
+
+import uvicorn
+from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from alsrwe.domain.errors import DomainError
+from alsrwe.store.db import current_revision, head_revision, make_engine
+from alsrwe.web.deps import csrf_protect, request_principal
+from alsrwe.web.errors import NotAuthenticated, WebError
+from alsrwe.web.routes import api, assets, auth, dashboard, patients
+from alsrwe.web.settings import WebSettings
+from alsrwe.web.templating import make_templates, render
+
+API_PREFIX = "/api/v1"
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        b"img-src 'self' data: blob:; object-src 'none'; base-uri 'self'; "
+        b"form-action 'self'; frame-ancestors 'none'",
+    ),
+)
+
+
+class DatabaseNotReady(RuntimeError):
+    """The database schema is not at the revision this version of alsrwe needs."""
+
+
+class SecurityHeaders:
+    """Adds the same protective headers to every response (pure ASGI, no body buffering)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error_page(request: Request, status_code: int, message: str) -> Response:
+    return render(request, "error.html", user=request_principal(request), status_code=status_code,
+                  status=status_code, message=message)
+
+
+async def web_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, WebError)
+    if _is_api(request):
+        return JSONResponse({"detail": error.message}, status_code=error.status_code)
+    if isinstance(error, NotAuthenticated):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    return _error_page(request, error.status_code, error.message)
+
+
+async def http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    if _is_api(request):
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code,
+                            headers=error.headers)
+    return _error_page(request, error.status_code, str(error.detail).lower())
+
+
+async def validation_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    if _is_api(request):
+        return await request_validation_exception_handler(request, error)
+    problems = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in error.errors()
+    )
+    return _error_page(request, 422, problems)
+
+
+async def domain_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, DomainError)
+    if _is_api(request):
+        detail = [{"loc": ["body", error.field], "msg": error.rule, "type": "domain_rule"}]
+        return JSONResponse({"detail": detail}, status_code=422)
+    return _error_page(request, 422, str(error))
+
+
+def create_app(settings: WebSettings, engine: Engine | None = None) -> FastAPI:
+    """The web app over ``engine`` (or a new engine on ``settings.database_url``, owned here)."""
+    owned = engine is None
+    the_engine = make_engine(settings.database_url) if engine is None else engine
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            the_engine.dispose()
+
+    app = FastAPI(
+        title="alsrwe",
+        summary="Registry of ALS clinics giving tofersen (SOD1-ALS): JSON API",
+        description=api.__doc__ or "",
+        version=head_revision() or "0",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+        dependencies=[Depends(csrf_protect)],
+    )
+    app.state.settings = settings
+    app.state.engine = the_engine
+    app.state.templates = make_templates()
+    app.state.plotly_src = assets.PLOTLY_PATH
+    for router in (auth.router, dashboard.router, patients.router, assets.router, api.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(files("alsrwe.web") / "static")),
+              name="static")
+    app.add_exception_handler(WebError, web_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(DomainError, domain_error)
+    app.add_middleware(SecurityHeaders)
+    return app
+
+
+def serve(host: str, port: int, settings: WebSettings) -> None:
+    """Run the app with uvicorn until interrupted (``alsrwe serve``).
+
+    Raises DatabaseNotReady when the schema is not at this version's revision (run
+    ``alsrwe init`` first), rather than failing on the first request.
+    """
+    engine = make_engine(settings.database_url)
+    try:
+        found, wanted = current_revision(engine), head_revision()
+    finally:
+        engine.dispose()
+    if found != wanted:
+        raise DatabaseNotReady(
+            f"the database is at schema revision {found or 'none'}, not {wanted}: "
+            f"run `alsrwe init` to create or upgrade it"
+        )
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True,
+                server_header=False)
+
+
+__all__ = ["API_PREFIX", "DatabaseNotReady", "create_app", "serve"]

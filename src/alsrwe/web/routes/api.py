@@ -1,0 +1,131 @@
+"""The JSON API, version 1, under ``/api/v1``: same read models, scoping and rules as pages.
+
+Authentication: the session cookie ``alsrwe_session`` from ``POST /login`` (form fields
+``username``, ``password``, ``csrf_token`` = the ``alsrwe_login_csrf`` cookie set by
+``GET /login``). Every POST/PUT/PATCH/DELETE must also send the session's CSRF token in the
+``X-CSRF-Token`` header (the token is in ``GET /api/v1/me``), so a cross-site page cannot
+use the cookie to write.
+
+Adding an entity: a ``<Entity>Public`` schema in ``schemas.py``, a scoped read model in
+``alsrwe.store``, and handlers here (or in ``api_<entity>.py`` mounted on ``router``) that
+call them; never a query in the handler. Another site's record is a 404, as for patients.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.security import APIKeyCookie, APIKeyHeader
+from pydantic import BaseModel
+
+from alsrwe.store.models import Role
+from alsrwe.store.patient_directory import PatientListRow, list_patients
+from alsrwe.store.patient_file import PatientFile, patient_file
+from alsrwe.web.auth import CSRF_HEADER, SESSION_COOKIE
+from alsrwe.web.deps import (
+    ActiveRegimen,
+    CurrentUser,
+    Db,
+    Today,
+    require_record_access,
+)
+from alsrwe.web.errors import NotFound
+from alsrwe.web.schemas import (
+    ErrorPublic,
+    NextDosePublic,
+    PatientDetailPublic,
+    PatientListQuery,
+    PatientPublic,
+    PatientsPublic,
+)
+
+session_cookie = APIKeyCookie(
+    name=SESSION_COOKIE, auto_error=False, description="Session cookie set by POST /login"
+)
+csrf_header = APIKeyHeader(
+    name=CSRF_HEADER, auto_error=False,
+    description="The session's CSRF token; required on POST, PUT, PATCH and DELETE",
+)
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorPublic, "description": "Not logged in"},
+    403: {"model": ErrorPublic, "description": "Role not allowed, or CSRF token missing"},
+}
+
+router = APIRouter(
+    prefix="/api/v1",
+    dependencies=[Depends(session_cookie), Depends(csrf_header)],
+    responses=ERRORS,
+)
+records = APIRouter(tags=["patients"], dependencies=[Depends(require_record_access)])
+
+
+class MePublic(BaseModel):
+    username: str
+    role: Role
+    csrf_token: str
+
+
+@router.get("/me", tags=["session"])
+def me(user: CurrentUser) -> MePublic:
+    """Who is logged in, and the CSRF token to send with writes."""
+    return MePublic(username=user.username, role=user.role, csrf_token=user.csrf_token)
+
+
+def _public(row: PatientListRow) -> PatientPublic:
+    return PatientPublic.model_validate(row, from_attributes=True)
+
+
+@records.get("/patients")
+def read_patients(
+    db: Db, user: CurrentUser, query: Annotated[PatientListQuery, Query()]
+) -> PatientsPublic:
+    """Patients of the user's sites matching the filters, by pseudonym, one page."""
+    page = list_patients(db, user.scope, query.to_filter(), limit=query.limit,
+                         offset=query.offset)
+    return PatientsPublic(data=[_public(r) for r in page.rows], count=page.total,
+                          limit=page.limit, offset=page.offset)
+
+
+def _detail(record: PatientFile) -> PatientDetailPublic:
+    patient = record.patient
+    return PatientDetailPublic(
+        id=patient.id,
+        pseudonym=patient.pseudonym,
+        site=record.site,
+        sex=patient.sex,
+        birth_year=patient.birth_year,
+        status=patient.status,
+        sod1_hgvs=patient.sod1_hgvs,
+        sod1_legacy=patient.sod1_legacy,
+        zygosity=patient.zygosity,
+        onset_date=patient.onset_date,
+        onset_region=patient.onset_region,
+        diagnosis_date=patient.diagnosis_date,
+        on_treatment=record.first_dose is not None,
+        kings_stage=record.kings_stage,
+        mitos_stage=record.mitos_stage,
+        delta_frs_per_month=record.delta_frs,
+        latest_alsfrs_total=record.latest.total if record.latest else None,
+        latest_alsfrs_date=record.latest.date if record.latest else None,
+        death_date=record.death,
+        first_dose_date=record.first_dose,
+        days_on_treatment=record.days_on_treatment,
+        regimen=record.regimen.id,
+        next_dose=NextDosePublic.model_validate(record.next_dose) if record.next_dose else None,
+    )
+
+
+@records.get("/patients/{patient_id}", responses={404: {"model": ErrorPublic}})
+def read_patient(
+    db: Db, user: CurrentUser, patient_id: int, today: Today, regimen: ActiveRegimen
+) -> PatientDetailPublic:
+    """One patient with stages, ΔFRS and next dose; 404 if absent or at another site."""
+    record = patient_file(db, user.scope, patient_id, today=today, regimen=regimen)
+    if record is None:
+        raise NotFound("no such patient")
+    return _detail(record)
+
+
+router.include_router(records)

@@ -1,0 +1,77 @@
+"""Patient pages: the list, the patient page and its printable one-page summary.
+
+Every route here is record-level: the router admits admins, clinicians and data managers
+only, and every read model is scoped to the user's sites (another site's patient is a 404).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from alsrwe.domain.alsfrs import item_definitions
+from alsrwe.domain.patient import PatientStatus
+from alsrwe.store.patient_directory import filter_choices, list_patients
+from alsrwe.store.patient_file import PatientFile, patient_file
+from alsrwe.web.charts import patient_figures
+from alsrwe.web.deps import ActiveRegimen, CurrentUser, Db, Today, require_record_access
+from alsrwe.web.errors import NotFound
+from alsrwe.web.schemas import PatientListQuery
+from alsrwe.web.templating import render
+
+router = APIRouter(
+    prefix="/patients", include_in_schema=False, dependencies=[Depends(require_record_access)]
+)
+
+
+ITEM_TITLES = tuple(
+    "Cutting food and handling utensils (5a; 5b with gastrostomy)" if item.number == 5
+    else item.label
+    for item in item_definitions(gastrostomy=False)
+)
+"""Column titles of the twelve items in the assessments table (5a and 5b share a column)."""
+
+
+@router.get("")
+def patient_list(
+    request: Request, db: Db, user: CurrentUser, query: Annotated[PatientListQuery, Query()]
+) -> Response:
+    page = list_patients(db, user.scope, query.to_filter(), limit=query.limit,
+                         offset=query.offset)
+    return render(request, "patients.html", user=user, page=page, query=query,
+                  choices=filter_choices(db, user.scope), statuses=list(PatientStatus),
+                  previous_url=_page_url(query, page.offset - page.limit)
+                  if page.has_previous else None,
+                  next_url=_page_url(query, page.offset + page.limit) if page.has_next else None)
+
+
+def _page_url(query: PatientListQuery, offset: int) -> str:
+    """The list's URL with the same filters, starting at ``offset``."""
+    params = query.model_dump(mode="json", exclude={"offset"}, exclude_none=True)
+    return f"/patients?{urlencode({**params, 'offset': max(0, offset)})}"
+
+
+def _file(db: Db, user: CurrentUser, patient_id: int, today: Today,
+          regimen: ActiveRegimen) -> PatientFile:
+    record = patient_file(db, user.scope, patient_id, today=today, regimen=regimen)
+    if record is None:
+        raise NotFound("no such patient")
+    return record
+
+
+PatientRecord = Annotated[PatientFile, Depends(_file)]
+
+
+@router.get("/{patient_id}")
+def patient_page(request: Request, user: CurrentUser, record: PatientRecord) -> Response:
+    return render(request, "patient.html", user=user, record=record,
+                  figures=patient_figures(record), item_titles=ITEM_TITLES)
+
+
+@router.get("/{patient_id}/summary")
+def patient_summary_page(request: Request, user: CurrentUser, record: PatientRecord) -> Response:
+    """One printable page: header, latest scores, dosing, open adverse events, milestones."""
+    return render(request, "patient_summary.html", user=user, record=record)

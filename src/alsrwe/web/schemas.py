@@ -1,0 +1,128 @@
+"""Pydantic schemas of the JSON API, named as in full-stack-fastapi-template.
+
+``XBase`` holds the fields a client may send and read, ``XCreate``/``XUpdate`` (to come with
+the write endpoints) what it sends, ``XPublic`` what the API returns, ``XsPublic`` a page of
+them. Query models (``XListQuery``) are shared by the list page and the API so both filter
+the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from alsrwe.domain.events import OnsetRegion
+from alsrwe.domain.patient import PatientStatus, Sex
+from alsrwe.domain.sod1 import Zygosity
+from alsrwe.store.patient_directory import MAX_PAGE_SIZE, PatientFilter
+
+
+def _blank_is_none(value: Any) -> Any:
+    """HTML forms send an unset filter as an empty string: treat it as absent."""
+    return None if value == "" else value
+
+
+Blankable = BeforeValidator(_blank_is_none)
+
+
+PseudonymPart = Annotated[str, StringConstraints(max_length=40)]
+SiteCode = Annotated[str, StringConstraints(max_length=16)]
+VariantName = Annotated[str, StringConstraints(max_length=64)]
+
+
+class PatientListQuery(BaseModel):
+    """Filters and paging of the patient list (page and ``GET /api/v1/patients``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: Annotated[PseudonymPart | None, Blankable, Field(description="Part of a pseudonym")] = None
+    site: Annotated[SiteCode | None, Blankable, Field(description="Site code")] = None
+    status: Annotated[PatientStatus | None, Blankable] = None
+    variant: Annotated[
+        VariantName | None, Blankable, Field(description="HGVS or legacy SOD1 name, exact")
+    ] = None
+    on_treatment: Annotated[
+        bool | None, Blankable, Field(description="At least one dose of tofersen given")
+    ] = None
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = 25
+    offset: Annotated[int, Field(ge=0)] = 0
+
+    def to_filter(self) -> PatientFilter:
+        return PatientFilter(
+            search=self.q,
+            site=self.site,
+            status=self.status,
+            variant=self.variant,
+            on_treatment=self.on_treatment,
+        )
+
+
+class PatientBase(BaseModel):
+    """A patient or presymptomatic carrier, as in patients.csv (docs/data-format.md)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    pseudonym: str = Field(max_length=40)
+    sex: Sex
+    birth_year: int
+    status: PatientStatus
+    sod1_hgvs: str
+    sod1_legacy: str
+    zygosity: Zygosity
+    onset_date: dt.date | None
+    onset_region: OnsetRegion | None
+    diagnosis_date: dt.date | None
+
+
+class PatientPublic(PatientBase):
+    id: int
+    site: str = Field(description="Site code")
+    on_treatment: bool = Field(description="At least one dose of tofersen given")
+
+
+class PatientsPublic(BaseModel):
+    data: list[PatientPublic]
+    count: int = Field(description="Patients matching the filters (all pages)")
+    limit: int
+    offset: int
+
+
+class NextDosePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    date: dt.date
+    number: int
+    phase: str
+    overdue_days: int
+
+
+class PatientDetailPublic(PatientPublic):
+    """A patient with the clinical state the domain derives from their record."""
+
+    kings_stage: str | None = Field(description="King's stage from the latest ALSFRS-R; 5 death")
+    mitos_stage: str | None = Field(description="MiToS stage from the latest ALSFRS-R; 5 death")
+    delta_frs_per_month: float | None = Field(description="ΔFRS, points/month since onset")
+    latest_alsfrs_total: int | None
+    latest_alsfrs_date: dt.date | None
+    death_date: dt.date | None
+    first_dose_date: dt.date | None
+    days_on_treatment: int | None
+    regimen: str = Field(description="Regimen id of the next-dose computation")
+    next_dose: NextDosePublic | None
+
+
+class ErrorPublic(BaseModel):
+    detail: str
+
+
+__all__ = [
+    "ErrorPublic",
+    "NextDosePublic",
+    "PatientBase",
+    "PatientDetailPublic",
+    "PatientListQuery",
+    "PatientPublic",
+    "PatientsPublic",
+]

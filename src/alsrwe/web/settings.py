@@ -1,0 +1,77 @@
+"""Web configuration from ``ALSRWE_*`` environment variables, read once at the edge.
+
+Extends the store's :class:`~alsrwe.store.db.Settings` (``ALSRWE_DATABASE_URL``), so one object
+configures the whole app. Outside ``ALSRWE_ENVIRONMENT=development`` the app refuses to start
+with the default secret key (as full-stack-fastapi-template does).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from alsrwe.domain.regimens import REGIMENS
+from alsrwe.store.db import Settings
+
+DEVELOPMENT_SECRET_KEY = "development-only-not-secret"  # refused outside development
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class WebSettings(Settings):
+    """Settings of ``alsrwe serve``; every field is ``ALSRWE_<NAME>`` in the environment.
+
+    - ``environment``: ``development`` (default), ``test`` or ``production``.
+    - ``secret_key``: keys the hash under which session tokens are stored (a leaked table
+      cannot be replayed as cookies) and, later, self-report links; at least 32 characters
+      outside development. Changing it logs everybody out.
+    - ``session_lifetime_minutes``: absolute lifetime of a login (default 8 hours).
+    - ``session_idle_minutes``: a session unused this long ends (default 60).
+    - ``cookie_secure``: send the session cookie only over HTTPS; default on outside
+      development.
+    - ``login_max_failures`` / ``login_lockout_minutes``: after this many failed logins in a
+      row, the account is locked for that many minutes (defaults 5 and 15).
+    - ``regimen``: the regimen whose schedule the dashboard and patient pages use.
+    - ``page_size``: rows per page of lists (API ``limit`` default).
+    """
+
+    environment: Literal["development", "test", "production"] = "development"
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET_KEY)
+    session_lifetime_minutes: int = Field(default=480, ge=1)
+    session_idle_minutes: int = Field(default=60, ge=1)
+    cookie_secure: bool | None = None
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    regimen: str = "tofersen_us"
+    page_size: int = Field(default=25, ge=1, le=200)
+
+    @field_validator("regimen")
+    @classmethod
+    def _known_regimen(cls, value: str) -> str:
+        if value not in REGIMENS:
+            raise ValueError(f"unknown regimen {value!r}; known: {', '.join(sorted(REGIMENS))}")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret_outside_development(self) -> WebSettings:
+        if self.environment == "development":
+            return self
+        key = self.secret_key.get_secret_value()
+        if key == DEVELOPMENT_SECRET_KEY or len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ValueError(
+                f"ALSRWE_SECRET_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters when ALSRWE_ENVIRONMENT is "
+                f"{self.environment!r} (e.g. python -c 'import secrets; "
+                f"print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Whether cookies carry the Secure flag (explicit setting, else not in development)."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.environment != "development"
+
+
+__all__ = ["DEVELOPMENT_SECRET_KEY", "MIN_SECRET_KEY_LENGTH", "WebSettings"]

@@ -1,0 +1,55 @@
+"""Jinja2 rendering for the pages: autoescaped templates shipped in the package.
+
+``render`` adds what every page needs (the user, the CSRF token, the chart script's URL) and
+marks the response uncacheable, since pages show patient data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from alsrwe.web.deps import Principal
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def make_templates() -> Jinja2Templates:
+    """The template set; autoescaping on for every template, undefined names are errors."""
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("alsrwe.web", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return Jinja2Templates(env=environment)
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    user: Principal | None,
+    csrf_token: str | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    """Render a page; forms on it carry ``csrf_token`` (the session's when logged in)."""
+    templates: Jinja2Templates = request.app.state.templates
+    page = {
+        "user": user,
+        "csrf_token": user.csrf_token if user is not None else (csrf_token or ""),
+        "plotly_src": request.app.state.plotly_src,
+        **context,
+    }
+    return templates.TemplateResponse(
+        request, template, page, status_code=status_code, headers=NO_STORE
+    )
+
+
+__all__ = ["NO_STORE", "make_templates", "render"]

@@ -1,0 +1,169 @@
+"""Roles and site isolation, checked on every route of the app's route table.
+
+A route added later is covered automatically: it must be classified (public, aggregate or
+record-level through ``require_record_access``), and if it takes a ``{patient_id}`` it must
+answer 404 for another site's patient. A route with any other path parameter fails
+``test_every_route_is_classified`` until a test here covers it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import RouteContext, iter_route_contexts
+
+from alsrwe.web.deps import require_aggregate_access, require_record_access
+from tests.web.conftest import Registry, login
+
+pytestmark = pytest.mark.anyio
+
+PUBLIC = {"/login", "/logout", "/", "/api/v1/openapi.json", "/api/v1/me"}
+"""Routes any logged-in user (or anybody) may reach; they show no patient data."""
+PATIENT_PARAMETER = "{patient_id}"
+
+
+def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for dependency in dependant.dependencies:
+        if dependency.call is not None:
+            yield dependency.call
+        yield from _calls(dependency)
+
+
+def api_routes(app: FastAPI) -> list[RouteContext]:
+    """Every endpoint as the app serves it (included routers flattened, with their prefix
+    and router-level dependencies)."""
+    return [c for c in iter_route_contexts(app.routes) if getattr(c, "dependant", None)]
+
+
+def is_record_level(route: RouteContext) -> bool:
+    return require_record_access in set(_calls(route.dependant))
+
+
+def is_aggregate(route: RouteContext) -> bool:
+    return require_aggregate_access in set(_calls(route.dependant))
+
+
+def _get_paths(app: FastAPI, predicate: Callable[[RouteContext], bool]) -> list[str]:
+    return sorted(r.path for r in api_routes(app) if "GET" in r.methods and predicate(r))
+
+
+def test_every_route_is_classified(app: FastAPI) -> None:
+    for route in api_routes(app):
+        if route.path in PUBLIC or route.path.startswith("/assets/"):
+            continue
+        assert is_record_level(route) or is_aggregate(route), f"{route.path} is unclassified"
+        parameters = route.path.replace(PATIENT_PARAMETER, "").count("{")
+        assert parameters == 0, f"{route.path}: add its cross-site case to this module"
+
+
+def test_the_route_table_has_patient_routes(app: FastAPI) -> None:
+    """Guards the tests below against an empty list (e.g. a renamed parameter)."""
+    assert {"/patients/{patient_id}", "/api/v1/patients/{patient_id}"} <= set(
+        _get_paths(app, lambda r: PATIENT_PARAMETER in r.path)
+    )
+
+
+@pytest.mark.parametrize("username", ["clin", "datamgr"])
+async def test_another_sites_patient_is_404_on_every_patient_route(
+    app: FastAPI, client: httpx.AsyncClient, registry: Registry, username: str
+) -> None:
+    await login(client, username)
+    own, other = registry.ids["BER-001"], registry.ids["PAD-001"]
+    for route in api_routes(app):
+        if PATIENT_PARAMETER not in route.path:
+            continue
+        for method in sorted(route.methods - {"HEAD"}):
+            headers = {"X-CSRF-Token": (await client.get("/api/v1/me")).json()["csrf_token"]}
+            foreign = await client.request(
+                method, route.path.replace(PATIENT_PARAMETER, str(other)), headers=headers
+            )
+            assert foreign.status_code == 404, (method, route.path)
+            assert "PAD-001" not in foreign.text
+            if method == "GET":
+                mine = await client.get(route.path.replace(PATIENT_PARAMETER, str(own)))
+                assert mine.status_code == 200, route.path
+
+
+async def test_a_missing_patient_is_the_same_404(
+    client: httpx.AsyncClient, registry: Registry
+) -> None:
+    await login(client, "clin")
+    missing = await client.get("/api/v1/patients/99999999")
+    foreign = await client.get(f"/api/v1/patients/{registry.ids['PAD-001']}")
+    assert missing.status_code == foreign.status_code == 404
+    assert missing.json() == foreign.json()
+
+
+async def test_no_list_shows_another_sites_patients(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await login(client, "clin")
+    for path in _get_paths(app, lambda r: is_record_level(r) and "{" not in r.path):
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        assert "PAD-001" not in response.text, path
+    assert "PAD-001" not in (await client.get("/patients?site=PAD")).text
+
+
+async def test_admin_sees_every_site(client: httpx.AsyncClient, registry: Registry) -> None:
+    await login(client, "admin")
+    listing = (await client.get("/api/v1/patients")).json()
+    assert {p["pseudonym"] for p in listing["data"]} == set(registry.ids)
+    assert (await client.get(f"/patients/{registry.ids['PAD-001']}")).status_code == 200
+
+
+@pytest.mark.parametrize("username", ["analyst", "selfpat"])
+async def test_analysts_and_patients_reach_no_record_level_route(
+    app: FastAPI, client: httpx.AsyncClient, registry: Registry, username: str
+) -> None:
+    await login(client, username)
+    record_routes = [r for r in api_routes(app) if is_record_level(r)]
+    assert len(record_routes) >= 5
+    for route in record_routes:
+        path = route.path.replace(PATIENT_PARAMETER, str(registry.ids["BER-001"]))
+        response = await client.get(path)
+        assert response.status_code == 403, path
+        assert "BER-001" not in response.text
+
+
+async def test_analyst_lands_on_the_aggregate_overview(client: httpx.AsyncClient) -> None:
+    await login(client, "analyst")
+    page = await client.get("/", follow_redirects=True)
+    assert page.url.path == "/overview"
+    assert "Registry overview" in page.text
+    assert "BER-001" not in page.text and "PAD-001" not in page.text
+
+
+@pytest.mark.parametrize("username", ["clin", "datamgr", "selfpat"])
+async def test_only_admins_and_analysts_see_the_cross_site_overview(
+    client: httpx.AsyncClient, username: str
+) -> None:
+    await login(client, username)
+    assert (await client.get("/overview")).status_code == 403
+
+
+async def test_patient_users_only_get_the_self_report_note(client: httpx.AsyncClient) -> None:
+    await login(client, "selfpat")
+    home = await client.get("/")
+    assert home.status_code == 200 and "self-report" in home.text
+    assert (await client.get("/dashboard")).status_code == 403
+
+
+async def test_anonymous_requests_go_to_login_or_get_401(
+    app: FastAPI, client: httpx.AsyncClient, registry: Registry
+) -> None:
+    for route in api_routes(app):
+        if route.path in PUBLIC or route.path.startswith("/assets/") or "GET" not in route.methods:
+            continue
+        path = route.path.replace(PATIENT_PARAMETER, str(registry.ids["BER-001"]))
+        response = await client.get(path)
+        if path.startswith("/api/"):
+            assert response.status_code == 401, path
+        else:
+            assert response.status_code == 303, path
+            assert response.headers["location"].startswith("/login?next=")
