@@ -39,8 +39,15 @@ def test_database_url_from_environment(tmp_path: Path, monkeypatch: pytest.Monke
 def test_patient_summary(registry: str) -> None:
     result = runner.invoke(app, ["patient", "BER-001", "--database", registry])
     assert result.exit_code == 0, result.output
-    for expected in ("p.Ala5Val", "A4V", "King's stage", "MiToS stage", "ΔFRS", "next dose"):
-        assert expected in result.output
+    text = " ".join(result.output.replace("│", " ").split())
+    # Latest assessment 2023-04-20 (self): items 4,4,3 | 3,2,3 | 3,2,1 | 3,4,4 → total 36;
+    # bulbar, upper and lower limb involved, no NIV → King's 3; no MiToS domain lost;
+    # ΔFRS = 12 points / (415 days / 30.4375) = 0.88; dose 3 given 2023-02-09 → #4 + 28 days.
+    for expected in ("p.Ala5Val (legacy A4V), heterozygous", "36/48 on 2023-04-20 (self)",
+                     "bulbar 11, fine motor 8, gross motor 6, respiratory 11",
+                     "King's stage 3", "MiToS stage 0", "ΔFRS 0.88 points/month",
+                     "#4 (maintenance) due 2023-03-09"):
+        assert expected in text, expected
 
 
 def test_schedule_shows_doses_and_next(registry: str) -> None:
@@ -135,3 +142,21 @@ def test_analyze_writes_the_report(tmp_path: Path) -> None:
                                   "--out", str(tmp_path / "s")])
     assert unknown.exit_code == 2
     assert "no patient of site 'NOPE'" in unknown.output
+
+
+@pytest.mark.parametrize("command", [["patient", "X-1"], ["schedule", "X-1"], ["export", "out"],
+                                     ["analyze"]])
+def test_reading_commands_never_create_a_registry(tmp_path: Path, command: list[str]) -> None:
+    missing = tmp_path / "missing.db"
+    result = runner.invoke(app, [*command, "--database", f"sqlite:///{missing}"])
+    assert result.exit_code == 2, result.output
+    assert "alsrwe init" in result.output
+    assert not missing.exists()
+
+
+def test_export_onto_a_file_is_one_line(registry: str, tmp_path: Path) -> None:
+    target = tmp_path / "afile"
+    target.write_text("x")
+    result = runner.invoke(app, ["export", str(target), "--database", registry])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output

@@ -17,7 +17,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from alsrwe.domain.errors import DomainError
@@ -81,6 +81,10 @@ def user_errors() -> Iterator[None]:
         err.print(f"[red]error[/red] --database: not a usable database URL ({error})",
                   highlight=False)
         raise typer.Exit(2) from None
+    except OSError as error:
+        err.print(f"[red]error[/red] {error.filename or ''}: {error.strerror or error}",
+                  highlight=False)
+        raise typer.Exit(2) from None
     except OperationalError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         err.print(f"[red]error[/red] cannot open the database: {reason}", highlight=False)
@@ -89,6 +93,16 @@ def user_errors() -> Iterator[None]:
 
 def _database_url(database: str | None) -> str:
     return database or Settings().database_url
+
+
+def _existing_registry(database: str | None) -> str:
+    """The URL of a registry that must already exist (reading commands never create one)."""
+    url = make_url(_database_url(database))
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        path = Path(url.database or "")
+        if not path.exists():
+            raise UserError(f"no registry at {path}: run `alsrwe init` or `alsrwe demo` first")
+    return url.render_as_string(hide_password=False)
 
 
 @app.command()
@@ -128,7 +142,7 @@ def export_command(
 ) -> None:
     """Export the registry as tidy CSV files (the format `alsrwe import` reads)."""
     with user_errors():
-        engine = make_engine(_database_url(database))
+        engine = make_engine(_existing_registry(database))
         try:
             counts = export_tidy(engine, directory)
         finally:
@@ -186,7 +200,7 @@ def serve(
     from alsrwe.web.settings import WebSettings
 
     with user_errors():
-        settings = WebSettings(database_url=_database_url(database))
+        settings = WebSettings(database_url=_existing_registry(database))
         out.print(f"alsrwe web app on [bold]http://{host}:{port}/[/bold] (Ctrl-C stops it)")
         run_server(host, port, settings)
 
@@ -241,7 +255,7 @@ def analyze(
         if csv_dir is not None:
             cohort = Cohort.from_csv_dir(csv_dir)
         else:
-            cohort = Cohort.from_registry(_database_url(database), engine=engine)
+            cohort = Cohort.from_registry(_existing_registry(database), engine=engine)
         with out_progress() as step:
             path = build_report(cohort, out_dir, ReportSettings(site=site), progress=step)
     out.print(f"report written: [bold]{path.resolve()}[/bold]")
@@ -263,7 +277,7 @@ def patient(
     """Summary of one patient: variant, stage, ΔFRS, latest scores and the next dose."""
     with user_errors():
         chosen = _regimen(regimen)
-        engine = make_engine(_database_url(database))
+        engine = make_engine(_existing_registry(database))
         try:
             with unit_of_work(engine) as session:
                 summary = patient_summary(session, patient_id, today=date.today(),
@@ -288,7 +302,7 @@ def schedule(
     """The dosing calendar: doses given (with delays), missed ones and the next planned."""
     with user_errors():
         chosen = _regimen(regimen)
-        engine = make_engine(_database_url(database))
+        engine = make_engine(_existing_registry(database))
         try:
             with unit_of_work(engine) as session:
                 calendar = dosing_calendar(session, patient_id, today=date.today(),

@@ -362,3 +362,13 @@ def test_delta_frs_is_non_negative_and_decreasing_in_total(
     assert rate == pytest.approx((48 - total) / (days / DAYS_PER_MONTH))
     if total < 48:
         assert delta_frs(total + 1, onset, assessed) < rate
+
+
+def test_integer_types_from_data_frames_are_accepted() -> None:
+    """numpy integers (as pandas hands them over) are whole numbers, booleans are not."""
+    np = pytest.importorskip("numpy")
+    score = AlsfrsR.from_items([np.int64(4)] * 11 + [np.int8(3)])
+    assert score.total == 47 and all(type(v) is int for v in score.items)
+    assert delta_frs(np.int64(0), date(2020, 1, 1), date(2024, 1, 1)) == pytest.approx(1.0)
+    with pytest.raises(ScoreError):
+        AlsfrsR.from_items([True] * 12)

@@ -91,7 +91,7 @@ def test_lookup_by_id_and_drug() -> None:
     assert set(REGIMENS) == {"tofersen_us", "tofersen_eu", "edaravone_iv"}
     assert get_regimen("tofersen_eu") is TOFERSEN_EU
     assert regimens_for_drug(" Tofersen ") == (TOFERSEN_US, TOFERSEN_EU)
-    assert regimens_for_drug("edaravone") == (EDARAVONE_IV,)
+    assert regimens_for_drug("edaravone_iv") == (EDARAVONE_IV,)
 
 
 def test_lookup_unknown_names_the_field() -> None:

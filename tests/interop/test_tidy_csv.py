@@ -203,3 +203,74 @@ def test_empty_folder_is_refused(sqlite_url: str, tmp_path: Path) -> None:
             import_tidy(engine, tmp_path, today=TODAY)
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "column", "words"),
+    [
+        ("administrations", "tofersen,100,given,L1,10", "Tofersn,100,given,L1,10", "drug",
+         "not one of: edaravone_iv, tofersen"),
+        ("measurements", "simoa,Lab A", "x" * 41 + ",Lab A", "assay", "at most 40"),
+        ("patients", "2022-09-15", "2022-W37-4", "diagnosis_date", "ISO date"),
+        ("alsfrs", "2023-01-10,4,4,4,3", "2023-01-10,4_0,4,4,3", "q1", "whole number"),
+        ("milestones", "BER-001,2023-06-01,niv", "BER-001,2021-06-01,niv", "date", "onset"),
+    ],
+)
+def test_more_rules_name_the_column(sqlite_url: str, tmp_path: Path, file: str, old: str,
+                                    new: str, column: str, words: str) -> None:
+    test_rules_name_the_column(sqlite_url, tmp_path, file, old, new, column, words)
+
+
+def test_records_after_death_are_refused(sqlite_url: str, tmp_path: Path) -> None:
+    files = dict(VALID)
+    files["milestones"] = MILESTONES + "BER-001,2023-04-15,death\n"
+    engine = make_engine(sqlite_url)
+    try:
+        migrate(engine)
+        with pytest.raises(ImportRejected) as rejected:
+            import_tidy(engine, write(tmp_path / "in", files), today=TODAY)
+    finally:
+        engine.dispose()
+    found = {(p.file, p.row, p.column) for p in rejected.value.problems}
+    assert ("alsfrs.csv", 4, "date") in found  # the 2023-04-20 self-report
+    assert ("milestones.csv", 2, "date") in found  # NIV after death
+    assert all("death" in p.rule for p in rejected.value.problems)
+
+
+def test_death_already_registered_counts_too(engine: Engine, tmp_path: Path) -> None:
+    first = {"patients": PATIENTS, "milestones": MILESTONES + "BER-001,2023-07-01,death\n"}
+    import_tidy(engine, write(tmp_path / "first", first), today=TODAY)
+    late = ALSFRS.splitlines()[0] + "\nBER-001,2023-08-01,4,4,4,4,4,4,4,4,4,4,4,4,0,clinic\n"
+    with pytest.raises(ImportRejected, match="after the patient's death on 2023-07-01"):
+        import_tidy(engine, write(tmp_path / "second", {"alsfrs": late}), today=TODAY)
+
+
+@pytest.mark.parametrize("header", ["Patient Name", "birth date", "Geburtsdatum", "e-mail"])
+def test_identifying_columns_by_their_look(sqlite_url: str, tmp_path: Path,
+                                           header: str) -> None:
+    lines = PATIENTS.splitlines()
+    text = "\n".join([lines[0] + f",{header}"] + [line + ",x" for line in lines[1:]]) + "\n"
+    engine = make_engine(sqlite_url)
+    try:
+        migrate(engine)
+        with pytest.raises(ImportRejected, match="direct identifier"):
+            import_tidy(engine, write(tmp_path / "in", {"patients": text}), today=TODAY)
+    finally:
+        engine.dispose()
+
+
+def test_unreadable_files_are_problems_not_tracebacks(sqlite_url: str, tmp_path: Path) -> None:
+    folder = write(tmp_path / "in", {"patients": PATIENTS})
+    (folder / "medications.csv").write_bytes("patient_id,drug,start_date,stop_date\n"
+                                             "BER-001,riluzol\xe9,2022-10-01,\n".encode("latin-1"))
+    (folder / "milestones.csv").mkdir()
+    engine = make_engine(sqlite_url)
+    try:
+        migrate(engine)
+        with pytest.raises(ImportRejected) as rejected:
+            import_tidy(engine, folder, today=TODAY)
+    finally:
+        engine.dispose()
+    rules = {p.file: p.rule for p in rejected.value.problems}
+    assert "not UTF-8" in rules["medications.csv"]
+    assert "is a folder" in rules["milestones.csv"]

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from numbers import Integral
 
 from alsrwe.domain.errors import ScoreError
 
@@ -124,11 +125,12 @@ def item_definitions(gastrostomy: bool = False) -> tuple[AlsfrsItem, ...]:
 
 def _check_item(item: AlsfrsItem, value: object) -> int:
     allowed = f"must be a whole number from 0 to {MAX_ITEM_SCORE} (4 = normal)"
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, Integral):
         raise ScoreError(item.code, f"{item.title} {allowed}; got {value!r}")
-    if not 0 <= value <= MAX_ITEM_SCORE:
-        raise ScoreError(item.code, f"{item.title} {allowed}; got {value}")
-    return value
+    score = int(value)  # numpy and other integer types arrive from data frames
+    if not 0 <= score <= MAX_ITEM_SCORE:
+        raise ScoreError(item.code, f"{item.title} {allowed}; got {score}")
+    return score
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +165,9 @@ class AlsfrsR:
         if isinstance(items, str | bytes) or not isinstance(items, Sequence):
             raise ScoreError("items", f"ALSFRS-R needs a sequence of {ITEM_COUNT} item scores; "
                                       f"got {items!r}")
-        return cls(tuple(items), gastrostomy)
+        plain = tuple(int(v) if isinstance(v, Integral) and not isinstance(v, bool) else v
+                      for v in items)
+        return cls(plain, gastrostomy)
 
     def item(self, number: int) -> int:
         """The score of item ``number`` (1-12, as numbered on the form; 5 is 5a or 5b)."""
@@ -244,9 +248,10 @@ def delta_frs(total: int, onset: date, assessed: date) -> float:
     Kimura et al., Neurology 2006, with months of 365.25/12 days as in the ENCALS reference code
     (../shared/domain.md §1.2, conventions 1-2).
     """
-    if isinstance(total, bool) or not isinstance(total, int) or not 0 <= total <= MAX_TOTAL:
+    if isinstance(total, bool) or not isinstance(total, Integral) or not 0 <= total <= MAX_TOTAL:
         raise ScoreError("total", f"ALSFRS-R total must be a whole number from 0 to {MAX_TOTAL}; "
                                   f"got {total!r}")
+    total = int(total)
     if assessed <= onset:
         raise ScoreError("assessed", f"the assessment date ({assessed.isoformat()}) must be after "
                                      f"symptom onset ({onset.isoformat()}) to compute ΔFRS")

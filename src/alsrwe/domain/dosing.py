@@ -113,6 +113,32 @@ class Regimen:
         return min(p.interval_days for p in self.phases if isinstance(p, IntervalPhase))
 
 
+def check_administration(
+    drug: str, status: str | AdministrationStatus, dose_mg: float | None,
+    csf_removed_ml: float | None = None,
+) -> AdministrationStatus:
+    """Validate one planned dose as administrations.csv states it (data-format.md).
+
+    Rules: a drug name; status given, missed or deferred; a given dose has its dose, and any
+    dose is > 0 mg; CSF removed at the lumbar puncture is ≥ 0 mL. Raises ScheduleError naming
+    the column.
+    """
+    if not drug.strip():
+        raise ScheduleError("drug", "is required")
+    try:
+        parsed = AdministrationStatus(status)
+    except ValueError:
+        names = ", ".join(s.value for s in AdministrationStatus)
+        raise ScheduleError("status", f"'{status}' is not one of: {names}") from None
+    if dose_mg is not None and not dose_mg > 0:
+        raise ScheduleError("dose_mg", f"{dose_mg:g} must be greater than 0")
+    if parsed is AdministrationStatus.GIVEN and dose_mg is None:
+        raise ScheduleError("dose_mg", "is required when status is given")
+    if csf_removed_ml is not None and not csf_removed_ml >= 0:
+        raise ScheduleError("csf_removed_ml", f"{csf_removed_ml:g} must be at least 0")
+    return parsed
+
+
 def _check_phases(phases: tuple[Phase, ...]) -> None:
     if not phases:
         raise ScheduleError("phases", "a regimen needs at least one phase")

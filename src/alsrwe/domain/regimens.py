@@ -19,6 +19,7 @@ from alsrwe.domain.dosing import (
     Phase,
     Regimen,
     Route,
+    check_administration,
 )
 from alsrwe.domain.errors import ScheduleError
 from alsrwe.domain.schedule import (
@@ -109,7 +110,7 @@ TOFERSEN_EU = Regimen(
 
 EDARAVONE_IV = Regimen(
     id="edaravone_iv",
-    drug="edaravone",
+    drug="edaravone_iv",
     # Label dose, FDA Radicava 2017: 60 mg IV infusion over 60 minutes (two consecutive 30 mg bags).
     dose=60,
     unit="mg",
@@ -180,6 +181,7 @@ __all__ = [
     "Route",
     "ScheduledDose",
     "adherence",
+    "check_administration",
     "get_regimen",
     "next_due",
     "planned_calendar",

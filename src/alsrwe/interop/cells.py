@@ -7,6 +7,7 @@ row and column. Empty cells are ``None`` where the column allows it.
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 from enum import StrEnum
 from typing import TypeVar
@@ -22,12 +23,19 @@ class CellError(ValueError):
         super().__init__(rule)
 
 
-def text(cell: str, *, required: bool = True) -> str | None:
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_INTEGER = re.compile(r"[+-]?\d+(\.0*)?", re.ASCII)
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+
+
+def text(cell: str, *, required: bool = True, max_length: int | None = None) -> str | None:
     value = cell.strip()
     if not value:
         if required:
             raise CellError("is required")
         return None
+    if max_length is not None and len(value) > max_length:
+        raise CellError(f"is {len(value)} characters long; at most {max_length} are allowed")
     return value
 
 
@@ -36,11 +44,11 @@ def iso_date(cell: str, *, required: bool = True, not_after: date | None = None)
     if value is None:
         return None
     try:
+        if not _DATE.fullmatch(value):
+            raise ValueError(value)
         parsed = date.fromisoformat(value)
     except ValueError:
         raise CellError(f"'{value}' is not an ISO date (YYYY-MM-DD)") from None
-    if len(value) != 10:
-        raise CellError(f"'{value}' is not an ISO date (YYYY-MM-DD)")
     if not_after is not None and parsed > not_after:
         raise CellError(f"{value} is in the future (after {not_after.isoformat()})")
     return parsed
@@ -51,16 +59,9 @@ def integer(cell: str, *, required: bool = True, low: int | None = None,
     value = text(cell, required=required)
     if value is None:
         return None
-    try:
-        number = int(value)
-    except ValueError:
-        try:
-            as_float = float(value)
-        except ValueError:
-            raise CellError(f"'{value}' is not a whole number") from None
-        if not as_float.is_integer():
-            raise CellError(f"'{value}' is not a whole number") from None
-        number = int(as_float)
+    if not _INTEGER.fullmatch(value):
+        raise CellError(f"'{value}' is not a whole number")
+    number = int(float(value)) if "." in value else int(value)
     if (low is not None and number < low) or (high is not None and number > high):
         raise CellError(f"{number} is outside the allowed range {low}-{high}")
     return number
@@ -71,10 +72,9 @@ def number(cell: str, *, required: bool = True, minimum: float | None = None,
     value = text(cell, required=required)
     if value is None:
         return None
-    try:
-        parsed = float(value)
-    except ValueError:
-        raise CellError(f"'{value}' is not a number") from None
+    if not _NUMBER.fullmatch(value):
+        raise CellError(f"'{value}' is not a number")
+    parsed = float(value)
     if not math.isfinite(parsed):
         raise CellError(f"'{value}' is not a finite number")
     if positive and parsed <= 0:

@@ -9,7 +9,7 @@ Export writes exactly the format import reads, so export → import → export i
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -21,7 +21,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from alsrwe.interop.problems import ImportRejected, Problem
-from alsrwe.interop.tidy_schema import IDENTIFYING_COLUMNS, TABLES, TableSpec
+from alsrwe.interop.tidy_schema import TABLES, TableSpec, looks_identifying
+from alsrwe.interop.tidy_timeline import PatientDates
 from alsrwe.interop.tidy_validate import RawTable, Record, validate
 from alsrwe.store import models
 from alsrwe.store.bulk import upsert
@@ -58,19 +59,18 @@ def read_tidy_dir(
         path = directory / spec.filename
         if not path.exists():
             continue
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            header = [name.strip() for name in next(reader, [])]
-            header_problems = _check_header(spec, header)
-            problems.extend(header_problems)
-            if header_problems:
-                continue
-            rows = [(line, dict(zip(header, values, strict=False)))
-                    for line, values in enumerate(reader, start=2)
-                    if any(v.strip() for v in values)]
-            problems.extend(Problem(spec.filename, line, None,
-                                    f"has {len(values)} cells, the header has {len(header)}")
-                            for line, values in _ragged(path, len(header)))
+        try:
+            header, rows, ragged = _read_file(path)
+        except (OSError, UnicodeDecodeError, csv.Error) as error:
+            problems.append(Problem(spec.filename, None, None, f"cannot be read: {_reason(error)}"))
+            continue
+        header_problems = _check_header(spec, header)
+        problems.extend(header_problems)
+        if header_problems:
+            continue
+        problems.extend(Problem(spec.filename, line, None,
+                                f"has {width} cells, the header has {len(header)}")
+                        for line, width in ragged)
         extra = [name for name in header if name not in spec.columns]
         if extra:
             ignored[spec.name] = extra
@@ -78,11 +78,28 @@ def read_tidy_dir(
     return raw, problems, ignored
 
 
-def _ragged(path: Path, width: int) -> Iterator[tuple[int, list[str]]]:
+def _read_file(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]],
+                                    list[tuple[int, int]]]:
+    """Header, non-empty rows (with line numbers) and rows whose width differs from it."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        for line, values in enumerate(csv.reader(handle), start=1):
-            if line > 1 and values and len(values) != width:
-                yield line, values
+        reader = csv.reader(handle, strict=True)
+        header = [name.strip() for name in next(reader, [])]
+        rows, ragged = [], []
+        for line, values in enumerate(reader, start=2):
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) != len(header):
+                ragged.append((line, len(values)))
+            rows.append((line, dict(zip(header, values, strict=False))))
+    return header, rows, ragged
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {error.object[error.start]:#x} at position {error.start})"
+    if isinstance(error, IsADirectoryError):
+        return "is a folder, not a file"
+    return str(error)
 
 
 def _check_header(spec: TableSpec, header: Sequence[str]) -> list[Problem]:
@@ -90,7 +107,7 @@ def _check_header(spec: TableSpec, header: Sequence[str]) -> list[Problem]:
                 for name in spec.required if name not in header]
     problems += [Problem(spec.filename, 1, name, "looks like a direct identifier; alsrwe keeps "
                          "pseudonymous data only — remove the column")
-                 for name in header if name.lower() in IDENTIFYING_COLUMNS]
+                 for name in header if looks_identifying(name, spec.columns)]
     duplicated = {name for name in header if header.count(name) > 1}
     problems += [Problem(spec.filename, 1, name, "appears more than once in the header")
                  for name in sorted(duplicated)]
@@ -105,8 +122,7 @@ def import_tidy(engine: Engine, directory: Path, *, today: date, progress: bool 
         raise ImportRejected([Problem(str(directory), None, None,
                                       "holds none of the tidy CSV files (patients.csv, …)")])
     with unit_of_work(engine) as session:
-        registered = set(session.scalars(select(models.Patient.pseudonym)))
-        checked = validate(raw, today, registered)
+        checked = validate(raw, today, registered_timelines(session))
         problems.extend(checked.problems)
         if problems:
             raise ImportRejected(problems)
@@ -127,6 +143,16 @@ def import_tidy(engine: Engine, directory: Path, *, today: date, progress: bool 
         record_audit(session, actor=actor, action="import", entity="tidy_csv",
                      detail={"directory": str(directory), "counts": report.counts})
     return report
+
+
+def registered_timelines(session: Session) -> dict[str, PatientDates]:
+    """Every registered patient's onset and death date (for the cross-file rules)."""
+    deaths = dict(session.execute(
+        select(models.Patient.pseudonym, models.Milestone.date)
+        .join(models.Milestone, models.Milestone.patient_id == models.Patient.id)
+        .where(models.Milestone.kind == "death")).all())
+    return {pid: PatientDates(onset, deaths.get(pid)) for pid, onset in session.execute(
+        select(models.Patient.pseudonym, models.Patient.onset_date)).all()}
 
 
 def _with_patient_id(record: Record, ids: dict[str, int]) -> dict[str, Any]:

@@ -22,6 +22,21 @@ IDENTIFYING_COLUMNS: frozenset[str] = frozenset(
 )
 
 
+IDENTIFYING_STEMS: tuple[str, ...] = (
+    "name", "birth", "dob", "address", "phone", "mail", "ssn", "mrn", "insurance", "geburt",
+    "adresse", "telefon",
+)
+"""Parts of a column name that suggest an identifier (English and German)."""
+
+
+def looks_identifying(column: str, allowed: tuple[str, ...]) -> bool:
+    """A column the format does not define whose name suggests a direct identifier."""
+    if column in allowed:
+        return False
+    key = column.strip().lower().replace(" ", "_").replace("-", "_")
+    return key in IDENTIFYING_COLUMNS or any(stem in key for stem in IDENTIFYING_STEMS)
+
+
 @dataclass(frozen=True, slots=True)
 class TableSpec:
     """One file of the format: its name, columns and the key that makes a row unique."""

@@ -8,7 +8,7 @@ keys, milestones after death) are checked once all rows are read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -16,14 +16,15 @@ from typing import Any, TypeVar
 from alsrwe.domain.alsfrs import AlsfrsR, AssessmentSource
 from alsrwe.domain.biomarkers import normalize_measurement
 from alsrwe.domain.errors import DomainError
-from alsrwe.domain.events import Milestone, MilestoneKind, OnsetRegion, check_milestones
+from alsrwe.domain.events import MilestoneKind, OnsetRegion
 from alsrwe.domain.patient import PatientStatus, Sex, patient_record
-from alsrwe.domain.regimens import AdministrationStatus
+from alsrwe.domain.regimens import REGIMENS, AdministrationStatus
 from alsrwe.domain.safety import AeAction, AeOutcome, AeTerm, adverse_event
 from alsrwe.domain.sod1 import Zygosity, parse_sod1_variant
 from alsrwe.interop import cells
 from alsrwe.interop.problems import Problem
 from alsrwe.interop.tidy_schema import ITEM_COLUMNS, TABLES_BY_NAME, TableSpec
+from alsrwe.interop.tidy_timeline import PatientDates, timeline_problems
 
 T = TypeVar("T")
 Record = dict[str, Any]
@@ -72,13 +73,24 @@ class RowReader:
         return not self.problems
 
 
+ADMINISTERED_DRUGS: tuple[str, ...] = tuple(sorted({r.drug for r in REGIMENS.values()}))
+"""Drug codes of administrations.csv: the drugs of the regimens alsrwe schedules."""
+
+
+def _administered_drug(cell: str) -> str:
+    value = (cells.text(cell) or "").lower()
+    if value not in ADMINISTERED_DRUGS:
+        raise cells.CellError(f"'{cell.strip()}' is not one of: {', '.join(ADMINISTERED_DRUGS)}")
+    return value
+
+
 def _patient(r: RowReader, today: date) -> Record | None:
     pseudonym = r.cell("patient_id", cells.text)
     site = r.cell("site", cells.text)
     sex = r.cell("sex", cells.choice, Sex)
     birth_year = r.cell("birth_year", cells.integer)
     status = r.cell("status", cells.choice, PatientStatus)
-    variant_text = r.cell("sod1_variant", cells.text)
+    variant_text = r.cell("sod1_variant", cells.text, max_length=64)
     variant = r.rule("sod1_variant", parse_sod1_variant, variant_text) if variant_text else None
     zygosity = r.cell("zygosity", cells.choice, Zygosity)
     onset = r.cell("onset_date", cells.iso_date, required=False, not_after=today)
@@ -92,7 +104,8 @@ def _patient(r: RowReader, today: date) -> Record | None:
         return None
     return {
         "pseudonym": record.patient_id, "site": record.site,
-        "site_name": r.row.get("site_name", "").strip() or None, "sex": record.sex,
+        "site_name": r.cell("site_name", cells.text, required=False, max_length=200),
+        "sex": record.sex,
         "birth_year": record.birth_year, "status": record.status,
         "sod1_hgvs": variant.hgvs, "sod1_legacy": variant.legacy, "sod1_input": variant_text,
         "zygosity": zygosity, "onset_date": record.onset_date,
@@ -124,8 +137,11 @@ def _measurement(r: RowReader, today: date) -> Record | None:
     unit = r.cell("unit", cells.text)
     if not r.ok:
         return None
-    measured = r.rule("value", normalize_measurement, kind, value, unit,
-                      assay=r.row.get("assay"), lab=r.row.get("lab"))
+    assay = r.cell("assay", cells.text, required=False, max_length=40)
+    lab = r.cell("lab", cells.text, required=False, max_length=100)
+    if not r.ok:
+        return None
+    measured = r.rule("value", normalize_measurement, kind, value, unit, assay=assay, lab=lab)
     if measured is None:
         return None
     return {"pseudonym": pseudonym, "date": when, "kind": measured.kind,
@@ -136,8 +152,9 @@ def _measurement(r: RowReader, today: date) -> Record | None:
 def _administration(r: RowReader, today: date) -> Record | None:
     pseudonym = r.cell("patient_id", cells.text)
     when = r.cell("date", cells.iso_date, not_after=today)
-    drug = r.cell("drug", cells.text)
+    drug = r.cell("drug", _administered_drug)
     status = r.cell("status", cells.choice, AdministrationStatus)
+    lot = r.cell("lot", cells.text, required=False, max_length=64)
     dose = r.cell("dose_mg", cells.number, required=False, positive=True)
     csf = r.cell("csf_removed_ml", cells.number, required=False, minimum=0)
     if status is AdministrationStatus.GIVEN and dose is None and r.ok:
@@ -145,13 +162,13 @@ def _administration(r: RowReader, today: date) -> Record | None:
     if not r.ok:
         return None
     return {"pseudonym": pseudonym, "date": when, "drug": drug, "dose_mg": dose,
-            "status": status, "lot": r.row.get("lot", "").strip() or None,
+            "status": status, "lot": lot,
             "csf_removed_ml": csf}
 
 
 def _medication(r: RowReader, today: date) -> Record | None:
     pseudonym = r.cell("patient_id", cells.text)
-    drug = r.cell("drug", cells.text)
+    drug = r.cell("drug", cells.text, max_length=64)
     start = r.cell("start_date", cells.iso_date, not_after=today)
     stop = r.cell("stop_date", cells.iso_date, required=False, not_after=today)
     if start is not None and stop is not None and stop < start:
@@ -172,7 +189,7 @@ def _adverse_event(r: RowReader, today: date) -> Record | None:
     outcome = r.cell("outcome", cells.choice, AeOutcome)
     resolved = r.cell("resolved_date", cells.iso_date, required=False, not_after=today)
     action = r.cell("action", cells.choice, AeAction, required=False)
-    term_text = r.row.get("term_text", "").strip() or None
+    term_text = r.cell("term_text", cells.text, required=False, max_length=200)
     if not r.ok:
         return None
     event = r.rule("term", adverse_event, term=term, onset=onset, grade=grade, serious=serious,
@@ -213,10 +230,12 @@ class Validated:
     problems: list[Problem]
 
 
-def validate(raw: dict[str, RawTable], today: date, registered: set[str]) -> Validated:
+def validate(raw: dict[str, RawTable], today: date,
+             registered: Mapping[str, PatientDates]) -> Validated:
     """Validate every row of every table, then the rules that span rows and files.
 
-    ``registered`` holds the pseudonyms already in the registry, which child rows may name.
+    ``registered`` holds the patients already in the registry (with their onset and death
+    dates), which child rows may name.
     """
     records: dict[str, list[Record]] = {}
     problems: list[Problem] = []
@@ -236,12 +255,12 @@ def validate(raw: dict[str, RawTable], today: date, registered: set[str]) -> Val
         lines[name] = kept_lines
     # A patient row that failed is reported once, not again for each of its child rows.
     listed = raw["patients"].rows if "patients" in raw else []
-    known = registered | {row.get("patient_id", "").strip() for _, row in listed}
+    known = set(registered) | {row.get("patient_id", "").strip() for _, row in listed}
     for name, kept in records.items():
         problems.extend(_duplicate_keys(TABLES_BY_NAME[name], kept, lines[name]))
         if name != "patients":
             problems.extend(_unknown_patients(TABLES_BY_NAME[name], kept, lines[name], known))
-    problems.extend(_milestone_order(records.get("milestones", []), lines.get("milestones", [])))
+    problems.extend(timeline_problems(records, lines, registered))
     return Validated(records, problems)
 
 
@@ -272,16 +291,3 @@ def _unknown_patients(spec: TableSpec, records: Sequence[Record], lines: Sequenc
         for record, line in zip(records, lines, strict=True)
         if record["pseudonym"] not in known
     ]
-
-
-def _milestone_order(records: Sequence[Record], lines: Sequence[int]) -> list[Problem]:
-    by_patient: dict[str, list[tuple[int, Record]]] = {}
-    for record, line in zip(records, lines, strict=True):
-        by_patient.setdefault(record["pseudonym"], []).append((line, record))
-    problems = []
-    for entries in by_patient.values():
-        try:
-            check_milestones([Milestone(rec["kind"], rec["date"]) for _, rec in entries])
-        except DomainError as error:
-            problems.append(Problem("milestones.csv", entries[-1][0], "date", error.rule))
-    return problems

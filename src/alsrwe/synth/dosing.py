@@ -15,6 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from alsrwe.domain.regimens import (
+    EDARAVONE_IV,
+    TOFERSEN_US,
+    AdministrationStatus,
+    IntervalPhase,
+)
 from alsrwe.synth.encoding import (
     NO_DAY,
     BoolArray,
@@ -28,12 +34,14 @@ from alsrwe.synth.encoding import (
 from alsrwe.synth.parameters import CohortParams
 from alsrwe.synth.population import Population
 
-ADMIN_DRUGS = ("tofersen", "edaravone_iv")
-ADMIN_STATUSES = ("given", "missed", "deferred")
+ADMIN_DRUGS = (TOFERSEN_US.drug, EDARAVONE_IV.drug)
+ADMIN_STATUSES = tuple(status.value for status in AdministrationStatus)
 MEDICATION_DRUGS = ("riluzole", "edaravone_oral")
-LOADING_DOSES = 3
-LOADING_INTERVAL_DAYS = 14
-MAINTENANCE_INTERVAL_DAYS = 28
+# The label's rhythm, read from the regimen (one place for the rule: alsrwe.domain.regimens).
+_LOADING, _MAINTENANCE = (p for p in TOFERSEN_US.phases if isinstance(p, IntervalPhase))
+LOADING_DOSES = _LOADING.doses or 0
+LOADING_INTERVAL_DAYS = _LOADING.interval_days
+MAINTENANCE_INTERVAL_DAYS = _MAINTENANCE.interval_days
 _CATCH_UP_DAYS = (3, 14)  # "give as soon as possible" (§3.1) — the delay is an alsrwe assumption
 _LOT_DAYS = 91  # one manufacturing lot per quarter (assumption)
 _EDARAVONE_ORAL_FROM = day_number(pd.Timestamp("2022-05-12").date())  # assumption: US approval
