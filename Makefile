@@ -27,11 +27,20 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# The browser tests drive Debian's Chromium (Playwright cannot download a browser here).
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	apt-get update -qq && apt-get install -y -qq chromium
+
+test: lint $(CHROMIUM)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
+# Benchmarks (not tests): results and commands are recorded in docs/benchmarks.md.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_synth.py
+	$(BIN)/python benchmarks/bench_lmm_compare.py --groups 1000 10000 100000 \
+	  --contenders duckdb-scan alsrwe-sql alsrwe-engine alsrwe-pandas lme4
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache alsrwe.db report

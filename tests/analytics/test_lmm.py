@@ -409,3 +409,21 @@ def test_bad_fixed_effect_lists(fixed: list[str] | str, match: str) -> None:
     data = _small().assign(site="A", Intercept=1.0)
     with pytest.raises(LmmError, match=match):
         fit_lmm(data, "y", fixed, "g", "t")
+
+
+def test_warm_start_from_a_subsample_reaches_the_same_optimum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Large cohorts start θ from a fit to every k-th group; the optimum must not move."""
+    from alsrwe.analytics import lmm
+
+    data = _simulate(np.random.default_rng(7), n_groups=3000, n_visits=8)
+    cold = fit_lmm(data, "y", ["t"], "g", "t")
+    monkeypatch.setattr(lmm, "_WARM_MIN_GROUPS", 1000)
+    monkeypatch.setattr(lmm, "_WARM_START_GROUPS", 300)
+    warm = fit_lmm(data, "y", ["t"], "g", "t")
+    assert warm.converged and cold.converged
+    assert warm.criterion == pytest.approx(cold.criterion, rel=1e-9)
+    for name in ("sd_intercept", "sd_slope", "corr", "sd_residual"):
+        assert getattr(warm, name) == pytest.approx(getattr(cold, name), rel=1e-5), name
+    assert warm.fixed["t"] == pytest.approx(cold.fixed["t"], rel=1e-7)

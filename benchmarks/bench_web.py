@@ -1,0 +1,216 @@
+"""Load benchmark of the web app: patient page and API list under 50 concurrent clients.
+
+    .venv/bin/python benchmarks/bench_web.py --patients 10000 --workers 1 2 --duration 20
+
+Creates a dedicated PostgreSQL database (``alsrwe_bench`` on the server of
+``ALSRWE_BENCH_POSTGRES_URL``, default ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``),
+seeds it with a synthetic cohort (``generate_cohort`` → tidy CSV → ``import_tidy``, timed),
+starts ``uvicorn`` on 127.0.0.1 with 1 and then 2 workers, logs in an admin, and drives each
+target with ``wrk`` (Debian package ``wrk``; C, so the load generator costs little CPU) for a
+fixed duration: (a) the patient page of random treated patients, (b) ``GET
+/api/v1/patients?limit=25``. Prints p50/p95/p99 latency and requests/s per target as JSON.
+The database is dropped at the end unless ``--keep``; ``--reuse`` skips seeding when it exists.
+Not a test: record the figures, with the command and date, in docs/benchmarks.md ("Web app").
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from alsrwe.domain.regimens import AdministrationStatus
+from alsrwe.store.db import make_engine, migrate, unit_of_work
+from alsrwe.store.models import Administration, Patient
+
+DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+DB_NAME = "alsrwe_bench"
+HOST, PORT = "127.0.0.1", 8765
+USER, PASSWORD = "bench-admin", "bench-password-not-secret"
+SECRET = "bench-secret-key-0123456789-0123456789-0123456789"
+WRK_SCRIPT = """
+local ids = {%s}
+local cookie = "%s"
+request = function()
+  local path = string.gsub("%s", "{id}", ids[math.random(#ids)])
+  return wrk.format("GET", path, {["Cookie"] = cookie})
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d %%d %%d\\n", summary.requests,
+    summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write,
+    summary.errors.timeout))
+end
+"""
+TARGETS = {"patient_page": "/patients/{id}", "api_list": "/api/v1/patients?limit=25"}
+
+
+def _admin(url: str):  # type: ignore[no-untyped-def]
+    return create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+
+def _exists(admin_url: str) -> bool:
+    with _admin(admin_url).connect() as c:
+        return bool(c.exec_driver_sql(
+            f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'").scalar())
+
+
+def _drop(admin_url: str) -> None:
+    with _admin(admin_url).connect() as c:
+        c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+
+
+def seed(admin_url: str, url: str, patients: int, carriers: int) -> dict[str, float]:
+    """Create, migrate and fill the benchmark database; returns the seconds of each step."""
+    from alsrwe.interop.tidy_csv import import_tidy, write_frames
+    from alsrwe.synth import CohortParams, generate_cohort
+    from alsrwe.web.auth import create_user
+
+    _drop(admin_url)
+    with _admin(admin_url).connect() as c:
+        c.exec_driver_sql(f'CREATE DATABASE "{DB_NAME}"')
+    engine = make_engine(url)
+    times: dict[str, float] = {}
+    try:
+        start = time.perf_counter()
+        migrate(engine)
+        cohort = generate_cohort(CohortParams(seed=1, n_patients=patients, n_carriers=carriers,
+                                              as_of=dt.date.today()))
+        times["generate_s"] = time.perf_counter() - start
+        with tempfile.TemporaryDirectory() as folder:
+            start = time.perf_counter()
+            write_frames(cohort.tables(), Path(folder))
+            times["write_csv_s"] = time.perf_counter() - start
+            start = time.perf_counter()
+            import_tidy(engine, Path(folder), today=dt.date.today())
+            times["import_s"] = time.perf_counter() - start
+        with engine.begin() as c:
+            c.exec_driver_sql("ANALYZE")
+        create_user(engine, USER, PASSWORD, "admin", [])
+    finally:
+        engine.dispose()
+    return {k: round(v, 1) for k, v in times.items()}
+
+
+def treated_ids(url: str, count: int = 500) -> list[int]:
+    engine = make_engine(url)
+    try:
+        with unit_of_work(engine) as session:
+            query = (select(Patient.id)
+                     .join(Administration, Administration.patient_id == Patient.id)
+                     .where(Administration.status == AdministrationStatus.GIVEN)
+                     .distinct().order_by(Patient.id).limit(count))
+            return list(session.scalars(query))
+    finally:
+        engine.dispose()
+
+
+def start_server(url: str, workers: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "ALSRWE_DATABASE_URL": url, "ALSRWE_ENVIRONMENT": "production",
+           "ALSRWE_SECRET_KEY": SECRET, "ALSRWE_COOKIE_SECURE": "false"}
+    command = [sys.executable, "-m", "uvicorn", "--factory", "alsrwe.web.app:app_from_environment",
+               "--host", HOST, "--port", str(PORT), "--workers", str(workers),
+               "--log-level", "warning", "--no-access-log", "--no-server-header"]
+    server = subprocess.Popen(command, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://{HOST}:{PORT}/login", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    server.terminate()
+    raise RuntimeError("the server did not start")
+
+
+def login() -> str:
+    with httpx.Client(base_url=f"http://{HOST}:{PORT}") as client:
+        page = client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]*)"', page.text)
+        assert token
+        client.post("/login", data={"username": USER, "password": PASSWORD,
+                                    "csrf_token": token.group(1)})
+        session = client.cookies.get("alsrwe_session")
+        assert session, "login failed"
+        assert client.get("/api/v1/me").status_code == 200
+        return f"alsrwe_session={session}"
+
+
+def drive(path: str, ids: list[int], cookie: str, connections: int, duration: int,
+          threads: int) -> dict[str, float]:
+    script = WRK_SCRIPT % (",".join(map(str, ids)), cookie, path)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        out = subprocess.run(
+            ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s",
+             "--timeout", "10s", "-s", handle.name, f"http://{HOST}:{PORT}"],
+            check=True, capture_output=True, text=True).stdout
+    finally:
+        os.unlink(handle.name)
+    fields = next(line for line in out.splitlines() if line.startswith("RESULT")).split()[1:]
+    requests, micros, p50, p95, p99, status, socket, timeouts = map(int, fields)
+    return {"requests": requests, "rps": round(requests / (micros / 1e6), 1),
+            "p50_ms": round(p50 / 1000, 1), "p95_ms": round(p95 / 1000, 1),
+            "p99_ms": round(p99 / 1000, 1), "non_2xx": status, "socket_errors": socket,
+            "timeouts": timeouts}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=10_000)
+    parser.add_argument("--carriers", type=int, default=500)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--duration", type=int, default=20, help="seconds per target")
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--targets", nargs="+", default=list(TARGETS), choices=list(TARGETS))
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="reuse a seeded database")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install wrk")
+    admin_url = os.environ.get("ALSRWE_BENCH_POSTGRES_URL", DEFAULT_ADMIN_URL)
+    url = make_url(admin_url).set(database=DB_NAME).render_as_string(hide_password=False)
+    report: dict[str, object] = {"date": dt.datetime.now().isoformat(timespec="seconds"),
+                                 "patients": args.patients, "carriers": args.carriers}
+    try:
+        if not (args.reuse and _exists(admin_url)):
+            report["seed"] = seed(admin_url, url, args.patients, args.carriers)
+            print(json.dumps(report["seed"]), flush=True)
+        ids = treated_ids(url)
+        for workers in args.workers:
+            server = start_server(url, workers)
+            try:
+                cookie = login()
+                for name in args.targets:
+                    drive(TARGETS[name], ids, cookie, args.connections, 3, args.wrk_threads)
+                    result = drive(TARGETS[name], ids, cookie, args.connections, args.duration,
+                                   args.wrk_threads)
+                    result["load_average"] = round(os.getloadavg()[0], 2)
+                    report[f"{name}_workers_{workers}"] = result
+                    print(name, workers, json.dumps(result), flush=True)
+            finally:
+                server.terminate()
+                server.wait(30)
+    finally:
+        if not args.keep:
+            _drop(admin_url)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

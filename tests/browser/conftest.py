@@ -1,0 +1,108 @@
+"""A live alsrwe server over a seeded demo registry, driven by Playwright in Debian's Chromium.
+
+The server runs uvicorn in a thread of the test process on a free loopback port; the browser
+is /usr/bin/chromium (installed by `make test` when missing), launched headless without a
+sandbox and without background networking (this machine has no internet). Screenshots go to
+the test's output folder (``ALSRWE_SCREENSHOTS`` or pytest's tmp path).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import uvicorn
+from typer.testing import CliRunner
+
+from alsrwe.cli import DEMO_PASSWORD, app
+from alsrwe.web.app import create_app
+from alsrwe.web.settings import WebSettings
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = Path(os.environ.get("ALSRWE_SCREENSHOTS") or tmp_path_factory.mktemp("screens"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo registry (40 patients, 3 sites, one user per role) served on loopback."""
+    database = tmp_path_factory.mktemp("live") / "demo.db"
+    url = f"sqlite:///{database}"
+    seeded = CliRunner().invoke(app, ["demo", "--database", url, "--patients", "40",
+                                      "--carriers", "4"])
+    assert seeded.exit_code == 0, seeded.output
+    settings = WebSettings(database_url=url, environment="development")
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the live server did not start within 20 s")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing: `make test` installs it with apt-get")
+        pytest.skip("Chromium is not installed (make test installs it)")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def log_in(page: Page, base: str, username: str) -> None:
+    """Log in through the real form, with the keyboard."""
+    page.goto(f"{base}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_label("Password").press("Enter")
+    page.wait_for_load_state("networkidle")
