@@ -279,7 +279,7 @@ def patient(
         chosen = _regimen(regimen)
         engine = make_engine(_existing_registry(database))
         try:
-            with unit_of_work(engine) as session:
+            with unit_of_work(engine, read_only=True) as session:
                 summary = patient_summary(session, patient_id, today=date.today(),
                                           regimen=chosen)
         finally:
@@ -304,7 +304,7 @@ def schedule(
         chosen = _regimen(regimen)
         engine = make_engine(_existing_registry(database))
         try:
-            with unit_of_work(engine) as session:
+            with unit_of_work(engine, read_only=True) as session:
                 calendar = dosing_calendar(session, patient_id, today=date.today(),
                                            regimen=chosen, ahead=ahead)
         finally:

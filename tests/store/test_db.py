@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 
-from alsrwe.store.db import Settings, current_revision, make_engine, unit_of_work
+from alsrwe.store.db import Settings, current_revision, make_engine, migrate, unit_of_work
 from alsrwe.store.models import AuditEntry, Patient, Site
 from alsrwe.store.queries import record_audit
 
@@ -57,6 +57,26 @@ def test_sqlite_writers_take_the_lock_at_begin(sqlite_url: str) -> None:
             pytest.raises(OperationalError, match="locked"),
         ):
             connection.begin()
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+def test_sqlite_readers_take_no_write_lock(sqlite_url: str) -> None:
+    """Read-only units of work run beside a writer and beside each other (WAL snapshot)."""
+    first = make_engine(sqlite_url)
+    second = make_engine(sqlite_url, connect_args={"timeout": 0.05})
+    try:
+        migrate(first)
+        with unit_of_work(first) as writer:
+            writer.add(Site(code="BER", name="Berlin"))
+            writer.flush()
+            with unit_of_work(second, read_only=True) as reader, \
+                    unit_of_work(second, read_only=True) as other:
+                assert reader.scalar(select(func.count()).select_from(Site)) == 0
+                assert other.scalar(select(func.count()).select_from(Site)) == 0
+        with unit_of_work(second, read_only=True) as reader:
+            assert reader.scalar(select(func.count()).select_from(Site)) == 1
     finally:
         first.dispose()
         second.dispose()

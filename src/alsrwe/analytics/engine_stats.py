@@ -3,9 +3,10 @@
 :func:`alsrwe.analytics.sufficient.sufficient_stats` needs the rows in pandas. Here the same
 statistics come from **one** Ibis group-by over the rows, wherever they live (DuckDB,
 PostgreSQL, Spark): per group the count, the sums of every used column and the sums of every
-product of two of them (Σ s·w, Σ s², Σ wⱼwₖ), and the count of missing or non-finite values
-per column. Only G rows of a few dozen numbers come back; the per-group ``ZᵢᵀZᵢ``, ``ZᵢᵀXᵢ``,
-``Zᵢᵀyᵢ`` are read off them, and the totals ``XᵀX``, ``Xᵀy``, ``yᵀy`` are their sums over
+product of two of them (Σ s·w, Σ s², Σ wⱼwₖ), and each column's non-NULL count (NaN and ±inf
+show as non-finite sums; only then is the table scanned again to count them). Only G rows
+of a few dozen numbers come back; the per-group ``ZᵢᵀZᵢ``, ``ZᵢᵀXᵢ``, ``Zᵢᵀyᵢ`` are read off
+them, and the totals ``XᵀX``, ``Xᵀy``, ``yᵀy`` are their sums over
 groups (Bates et al. 2015, J Stat Softw 67(1), section 3.5: nothing else enters the
 profiled likelihood). The result is the same :class:`SufficientStats` as the pandas path
 (groups in sorted order), so :func:`~alsrwe.analytics.lmm.fit_lmm_stats` gives the same fit.
@@ -53,15 +54,23 @@ def _bad(column: ir.FloatingColumn) -> ir.IntegerScalar:
     return bad.fill_null(True).cast("int32").sum()
 
 
-def _aggregate(table: ibis.Table, columns: Sequence[str], group: str) -> pd.DataFrame:
-    """One group-by: n, Σc, Σc·d (every pair) and the bad-value count of each column."""
+def _rows(table: ibis.Table, columns: Sequence[str], group: str) -> ibis.Table:
     values = {name: _numeric(table, name) for name in columns}
-    rows = table.select(
+    return table.select(
         **{_GROUP: table[group]}, **{f"c{k}": values[c] for k, c in enumerate(columns)}
     )
+
+
+def _aggregate(table: ibis.Table, columns: Sequence[str], group: str) -> pd.DataFrame:
+    """One group-by: n, the non-NULL count, Σc and Σc·d (every pair) of each column.
+
+    NULLs show as a short count and NaN/±inf as a non-finite sum, so the scan stays as cheap
+    as the sums themselves; only then does :func:`_count_bad` look closer.
+    """
+    rows = _rows(table, columns, group)
     metrics: dict[str, ir.Scalar] = {"n": rows.count()}
     for k in range(len(columns)):
-        metrics[f"bad{k}"] = _bad(rows[f"c{k}"])
+        metrics[f"nn{k}"] = rows[f"c{k}"].count()
         metrics[f"s{k}"] = rows[f"c{k}"].sum()
     for j, k in combinations_with_replacement(range(len(columns)), 2):
         metrics[f"p{j}_{k}"] = (rows[f"c{j}"] * rows[f"c{k}"]).sum()
@@ -69,18 +78,29 @@ def _aggregate(table: ibis.Table, columns: Sequence[str], group: str) -> pd.Data
     return frame
 
 
-def _refuse_missing(frame: pd.DataFrame, columns: Sequence[str], group: str) -> pd.DataFrame:
+def _count_bad(table: ibis.Table, columns: Sequence[str], group: str) -> list[int]:
+    """How many NULL, NaN or ±inf values each column holds (a second scan, errors only)."""
+    rows = _rows(table, columns, group)
+    counts = rows.aggregate(**{f"bad{k}": _bad(rows[f"c{k}"]) for k in range(len(columns))})
+    found = counts.execute().iloc[0]
+    return [int(found[f"bad{k}"] or 0) for k in range(len(columns))]
+
+
+def _refuse_missing(frame: pd.DataFrame, table: ibis.Table, columns: Sequence[str],
+                    group: str) -> pd.DataFrame:
     """Raise like the pandas path for missing values; return the groups sorted by label."""
     labels = frame[_GROUP]
     missing_groups = int(frame.loc[labels.isna(), "n"].sum())
     if missing_groups:
         raise LmmError(group, f"{missing_groups} missing value(s); drop or assign those rows first")
-    for k, name in enumerate(columns):
-        bad = int(frame[f"bad{k}"].sum())
-        if bad:
-            raise LmmError(
-                name, f"{bad} missing or non-finite value(s); drop or impute those rows first"
-            )
+    sums = frame[[f"s{k}" for k in range(len(columns))]].to_numpy(dtype=np.float64)
+    short = any(bool((frame[f"nn{k}"] < frame["n"]).any()) for k in range(len(columns)))
+    if short or not np.isfinite(sums).all():
+        for name, bad in zip(columns, _count_bad(table, columns, group), strict=True):
+            if bad:
+                raise LmmError(
+                    name, f"{bad} missing or non-finite value(s); drop or impute those rows first"
+                )
     return frame.sort_values(_GROUP, kind="stable", ignore_index=True)
 
 
@@ -115,7 +135,7 @@ def lmm_stats(
     fixed = list(terms[1:])
     columns = list(dict.fromkeys([*fixed, y, slope]))
     frame = _aggregate(table, columns, group)
-    frame = _refuse_missing(frame, columns, group)
+    frame = _refuse_missing(frame, table, columns, group)
 
     sums = _GroupSums(frame, columns)
     w_names: list[str | None] = [None, *fixed, y]  # None: the intercept column of ones

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 
 from alsrwe.analytics.data import SCHEMAS, Cohort, CohortError
-from alsrwe.store.db import make_engine
+from alsrwe.store.db import READ_ONLY_OPTION, make_engine
 from alsrwe.store.tidy_views import TIDY_VIEWS
 
 ENGINES = ("duckdb", "native")
@@ -21,7 +21,7 @@ ENGINES = ("duckdb", "native")
 
 def _read_frames(engine: Engine) -> dict[str, pd.DataFrame]:
     frames = {}
-    with engine.connect() as connection:
+    with engine.execution_options(**{READ_ONLY_OPTION: True}).connect() as connection:
         for name in SCHEMAS:
             result = connection.execute(TIDY_VIEWS[name])
             rows = [tuple(getattr(v, "value", v) for v in row) for row in result]

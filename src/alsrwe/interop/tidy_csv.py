@@ -193,7 +193,7 @@ def export_tidy(engine: Engine, directory: Path) -> dict[str, int]:
 
     directory.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
-    with unit_of_work(engine) as session:
+    with unit_of_work(engine, read_only=True) as session:
         for spec, rows in export_rows(session):
             with (directory / spec.filename).open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle, lineterminator="\n")

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///alsrwe.db"
 
 
+READ_ONLY_OPTION = "alsrwe_read_only"
+"""Execution option that marks a transaction as a reader (SQLite: deferred BEGIN)."""
+
+
 def make_engine(url: str | URL, **engine_kwargs: Any) -> Engine:
     """Build an engine for ``url``; SQLite gets foreign keys, WAL and ``BEGIN IMMEDIATE``.
 
@@ -70,7 +74,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (unit_of_work(..., read_only=True)) take no write lock: with WAL they see a
+        # consistent snapshot while one writer works.
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def migrations_config(connection: Connection | None = None) -> Config:
@@ -106,13 +113,15 @@ def head_revision() -> str | None:
 
 
 @contextmanager
-def unit_of_work(engine: Engine) -> Iterator[Session]:
+def unit_of_work(engine: Engine, *, read_only: bool = False) -> Iterator[Session]:
     """One transaction for one use case: commit if the block succeeds, roll back if it raises.
 
     Objects stay readable after the commit (``expire_on_commit=False``), so a use case can
-    return what it wrote.
+    return what it wrote. ``read_only`` use cases take no write lock on SQLite (a deferred
+    ``BEGIN``), so reports and pages never wait for, or block, each other.
     """
-    with Session(engine, expire_on_commit=False) as session, session.begin():
+    bind = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
+    with Session(bind, expire_on_commit=False) as session, session.begin():
         yield session
 
 
