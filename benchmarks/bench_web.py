@@ -180,6 +180,7 @@ def main() -> None:
     parser.add_argument("--targets", nargs="+", default=list(TARGETS), choices=list(TARGETS))
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", action="store_true", help="reuse a seeded database")
+    parser.add_argument("--seed-only", action="store_true", help="seed, keep, and stop")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -191,6 +192,9 @@ def main() -> None:
         if not (args.reuse and _exists(admin_url)):
             report["seed"] = seed(admin_url, url, args.patients, args.carriers)
             print(json.dumps(report["seed"]), flush=True)
+        if args.seed_only:
+            args.keep = True
+            return
         ids = treated_ids(url)
         for workers in args.workers:
             server = start_server(url, workers)

@@ -13,11 +13,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import uvicorn
+from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from alsrwe.cli import DEMO_PASSWORD, app
@@ -46,8 +48,31 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@dataclass(frozen=True)
+class Live:
+    """The running server's address and the registry behind it."""
+
+    base: str
+    database_url: str
+
+    def treated_patient(self, site: str = "BER") -> tuple[int, str]:
+        """(id, pseudonym) of a living patient of ``site`` who has had tofersen doses."""
+        engine = create_engine(self.database_url)
+        try:
+            with engine.connect() as connection:
+                row = connection.execute(text(
+                    "SELECT p.id, p.pseudonym FROM patients p JOIN sites s ON s.id = p.site_id"
+                    " WHERE s.code = :site AND EXISTS (SELECT 1 FROM administrations a WHERE"
+                    " a.patient_id = p.id AND a.status = 'given') AND NOT EXISTS (SELECT 1 FROM"
+                    " milestones m WHERE m.patient_id = p.id AND m.kind = 'death')"
+                    " ORDER BY p.pseudonym LIMIT 1"), {"site": site}).one()
+        finally:
+            engine.dispose()
+        return int(row[0]), str(row[1])
+
+
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """The demo registry (40 patients, 3 sites, one user per role) served on loopback."""
     database = tmp_path_factory.mktemp("live") / "demo.db"
     url = f"sqlite:///{database}"
@@ -66,7 +91,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             raise RuntimeError("the live server did not start within 20 s")
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield Live(f"http://127.0.0.1:{port}", url)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -17,14 +17,21 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import RouteContext, iter_route_contexts
 
-from alsrwe.web.deps import require_aggregate_access, require_record_access
+from alsrwe.web.deps import (
+    require_aggregate_access,
+    require_cohort_access,
+    require_record_access,
+)
 from tests.web.conftest import Registry, login
 
 pytestmark = pytest.mark.anyio
 
-PUBLIC = {"/login", "/logout", "/", "/api/v1/openapi.json", "/api/v1/me"}
-"""Routes any logged-in user (or anybody) may reach; they show no patient data."""
+PUBLIC = {"/login", "/logout", "/", "/api/v1/openapi.json", "/api/v1/me", "/self-report/{token}"}
+"""Routes any logged-in user (or anybody) may reach; they show no patient data (the
+self-report link shows only the questionnaire: see test_self_report.py)."""
 PATIENT_PARAMETER = "{patient_id}"
+EVENT_PARAMETER = "{event_id}"
+"""An adverse event's id: covered by test_another_sites_adverse_event_is_404."""
 
 
 def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
@@ -48,6 +55,11 @@ def is_aggregate(route: RouteContext) -> bool:
     return require_aggregate_access in set(_calls(route.dependant))
 
 
+def is_scoped_aggregate(route: RouteContext) -> bool:
+    """Aggregates of the user's own scope (cohort page, counts, sites): see test_cohort_scope."""
+    return require_cohort_access in set(_calls(route.dependant))
+
+
 def _get_paths(app: FastAPI, predicate: Callable[[RouteContext], bool]) -> list[str]:
     return sorted(r.path for r in api_routes(app) if "GET" in r.methods and predicate(r))
 
@@ -56,8 +68,10 @@ def test_every_route_is_classified(app: FastAPI) -> None:
     for route in api_routes(app):
         if route.path in PUBLIC or route.path.startswith("/assets/"):
             continue
-        assert is_record_level(route) or is_aggregate(route), f"{route.path} is unclassified"
-        parameters = route.path.replace(PATIENT_PARAMETER, "").count("{")
+        assert is_record_level(route) or is_aggregate(route) or is_scoped_aggregate(route), (
+            f"{route.path} is unclassified")
+        parameters = route.path.replace(PATIENT_PARAMETER, "").replace(
+            EVENT_PARAMETER, "").count("{")
         assert parameters == 0, f"{route.path}: add its cross-site case to this module"
 
 
@@ -124,19 +138,23 @@ async def test_analysts_and_patients_reach_no_record_level_route(
     await login(client, username)
     record_routes = [r for r in api_routes(app) if is_record_level(r)]
     assert len(record_routes) >= 5
+    headers = {"X-CSRF-Token": (await client.get("/api/v1/me")).json()["csrf_token"]}
     for route in record_routes:
         path = route.path.replace(PATIENT_PARAMETER, str(registry.ids["BER-001"]))
-        response = await client.get(path)
+        path = path.replace(EVENT_PARAMETER, "1")
+        method = "GET" if "GET" in route.methods else sorted(route.methods)[0]
+        response = await client.request(method, path, headers=headers)
         assert response.status_code == 403, path
         assert "BER-001" not in response.text
 
 
-async def test_analyst_lands_on_the_aggregate_overview(client: httpx.AsyncClient) -> None:
+async def test_analyst_lands_on_the_aggregate_cohort_page(client: httpx.AsyncClient) -> None:
     await login(client, "analyst")
     page = await client.get("/", follow_redirects=True)
-    assert page.url.path == "/overview"
-    assert "Registry overview" in page.text
+    assert page.url.path == "/cohort"
+    assert "Registry counts" in page.text
     assert "BER-001" not in page.text and "PAD-001" not in page.text
+    assert (await client.get("/overview")).headers["location"] == "/cohort"
 
 
 @pytest.mark.parametrize("username", ["clin", "datamgr", "selfpat"])
@@ -167,3 +185,57 @@ async def test_anonymous_requests_go_to_login_or_get_401(
         else:
             assert response.status_code == 303, path
             assert response.headers["location"].startswith("/login?next=")
+
+
+async def test_patient_users_reach_no_aggregate_route(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await login(client, "selfpat")
+    paths = _get_paths(app, lambda r: is_scoped_aggregate(r) or is_aggregate(r))
+    assert {"/cohort", "/api/v1/sites", "/api/v1/cohort/summary"} <= set(paths)
+    for path in paths:
+        assert (await client.get(path)).status_code == 403, path
+
+
+async def test_scoped_aggregates_show_only_the_users_sites(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """A clinician's aggregates (page and API) cover their sites only; another site is a 404."""
+    await login(client, "clin")
+    paths = _get_paths(app, is_scoped_aggregate)
+    for path in paths:
+        if path.startswith("/api/"):
+            response = await client.get(path)
+            assert response.status_code == 200, path
+            assert "PAD" not in response.text and "PAD-001" not in response.text, path
+    assert (await client.get("/cohort?site=PAD&wait=0")).status_code == 404
+    page = await client.get("/cohort?wait=0")
+    assert page.status_code == 200 and "PAD" not in page.text
+
+
+@pytest.mark.parametrize("username", ["clin", "datamgr"])
+async def test_another_sites_adverse_event_is_404(
+    app: FastAPI, client: httpx.AsyncClient, registry: Registry, username: str
+) -> None:
+    """Every route on one adverse event refuses another site's event as if it did not exist."""
+    from sqlalchemy import select
+
+    from alsrwe.store.db import unit_of_work
+    from alsrwe.store.models import AdverseEvent
+
+    await login(client, username)
+    with unit_of_work(registry.engine) as session:
+        foreign = session.scalars(select(AdverseEvent.id).where(
+            AdverseEvent.patient_id == registry.ids["PAD-001"])).first()
+    routes = [r for r in api_routes(app) if EVENT_PARAMETER in r.path]
+    assert routes
+    headers = {"X-CSRF-Token": (await client.get("/api/v1/me")).json()["csrf_token"]}
+    for route in routes:
+        for method in sorted(route.methods - {"HEAD"}):
+            path = route.path.replace(EVENT_PARAMETER, str(foreign))
+            response = await client.request(method, path, headers=headers,
+                                            json={"outcome": "recovered"})
+            assert response.status_code == 404, (method, route.path)
+            missing = await client.request(method, route.path.replace(EVENT_PARAMETER, "999999"),
+                                           headers=headers, json={"outcome": "recovered"})
+            assert missing.json() == response.json()

@@ -283,11 +283,15 @@ def _newton_polish(profile: ProfiledDeviance, theta: FloatArray) -> tuple[FloatA
     """Newton steps on the coordinates not held at a bound, from where L-BFGS-B stopped.
 
     L-BFGS-B stops ~1e-7 (relative) from the optimum in θ on flat criteria; a few Newton
-    steps with a Hessian from differences of the analytic gradient take it to
-    rounding level, so that refits of permuted or rescaled data agree to ~1e-9.
+    steps with a Hessian from differences of the analytic gradient take it to rounding level,
+    so that refits of permuted or rescaled data, or of the same statistics summed in another
+    engine, agree to ~1e-9. Near the optimum the deviance itself is flat to within its
+    rounding noise, so a step is judged by the analytic gradient (which must shrink) and the
+    deviance may not rise beyond that noise; a step that fails is halved (backtracking).
     """
     best = theta
     best_dev, grad = profile.value_and_gradient(best)
+    noise = 1e-10 * (1.0 + abs(best_dev))
     steps = 0
     for _ in range(_POLISH_STEPS):
         free = np.array([best[0] > 0.0 or grad[0] < 0.0, True, best[2] > 0.0 or grad[2] < 0.0])
@@ -296,17 +300,30 @@ def _newton_polish(profile: ProfiledDeviance, theta: FloatArray) -> tuple[FloatA
             step = -linalg.cho_solve(linalg.cho_factor(hess), grad[free])
         except linalg.LinAlgError:
             break  # not locally convex: keep the optimiser's answer
-        candidate = best.copy()
-        candidate[free] += step
-        candidate[[0, 2]] = np.maximum(candidate[[0, 2]], 0.0)
-        dev, cand_grad = profile.value_and_gradient(candidate)
-        if dev > best_dev + 1e-13 * abs(best_dev):
+        accepted = _backtrack(profile, best, free, step, best_dev + noise,
+                              float(np.linalg.norm(grad[free])))
+        if accepted is None:
             break
-        best, best_dev, grad = candidate, dev, cand_grad
+        best, best_dev, grad = accepted
         steps += 1
         if float(np.max(np.abs(step))) < 1e-11 * (1.0 + float(np.max(np.abs(best)))):
             break
     return best, steps
+
+
+def _backtrack(profile: ProfiledDeviance, theta: FloatArray, free: np.ndarray,
+               step: FloatArray, max_dev: float,
+               grad_norm: float) -> tuple[FloatArray, float, FloatArray] | None:
+    """The first of step, step/2, step/4 … that lowers the gradient without raising the
+    deviance beyond ``max_dev``; None when none does."""
+    for halvings in range(6):
+        candidate = theta.copy()
+        candidate[free] += step / (2.0**halvings)
+        candidate[[0, 2]] = np.maximum(candidate[[0, 2]], 0.0)
+        dev, cand_grad = profile.value_and_gradient(candidate)
+        if dev <= max_dev and float(np.linalg.norm(cand_grad[free])) < grad_norm:
+            return candidate, dev, cand_grad
+    return None
 
 
 def _hessian(profile: ProfiledDeviance, theta: FloatArray, grad: FloatArray) -> FloatArray:

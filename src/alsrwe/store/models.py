@@ -425,3 +425,28 @@ class WebSession(Base):
     last_seen: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utc_now)
 
     user: Mapped[User] = relationship()
+
+
+# --- Patient self-report links (migration 0003) -----------------------------------------------
+
+
+class SelfReportLink(Base):
+    """A single-use, time-limited link through which a patient self-rates the ALSFRS-R.
+
+    As for sessions, only the HMAC of the link's token is stored (``token_hash``), so a leaked
+    table cannot be turned into working links. ``used_at`` set means the link is spent.
+    """
+
+    __tablename__ = "self_report_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utc_now)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+    patient: Mapped[Patient] = relationship()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from alsrwe.store.queries import TOFERSEN
 from alsrwe.store.scope import SiteScope
 
 MAX_PAGE_SIZE = 200
+Ts = TypeVarTuple("Ts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,7 @@ def _treated(drug: str) -> Any:
     )
 
 
-def _filtered(query: Select[Any], scope: SiteScope, chosen: PatientFilter) -> Select[Any]:
+def _filtered(query: Select[*Ts], scope: SiteScope, chosen: PatientFilter) -> Select[*Ts]:
     query = scope.patients(query.join(Site, Patient.site_id == Site.id))
     if chosen.search:
         pattern = f"%{_escape_like(chosen.search.strip().lower())}%"
@@ -120,12 +121,28 @@ def list_patients(
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     offset = max(0, offset)
     total = session.scalar(_filtered(select(func.count(Patient.id)), scope, chosen)) or 0
-    query = _filtered(
-        select(Patient, Site.code, _treated(chosen.drug).label("treated")), scope, chosen
-    )
-    result = session.execute(query.order_by(Patient.pseudonym).limit(limit).offset(offset))
-    rows = [_row(patient, code, bool(treated)) for patient, code, treated in result]
+    query = _filtered(select(Patient, Site.code), scope, chosen)
+    page = session.execute(query.order_by(Patient.pseudonym).limit(limit).offset(offset)).all()
+    treated = _treated_among(session, [patient.id for patient, _ in page], chosen.drug)
+    rows = [_row(patient, code, patient.id in treated) for patient, code in page]
     return PatientPage(rows, total, limit, offset)
+
+
+def _treated_among(session: Session, patient_ids: list[int], drug: str) -> set[int]:
+    """Which of these patients had a dose of ``drug`` given.
+
+    Asked for the page's ids only: as a correlated EXISTS in the page query, PostgreSQL
+    hashes every given dose of the registry (25 ms at 10,000 patients) for 25 rows.
+    """
+    if not patient_ids:
+        return set()
+    return set(session.scalars(
+        select(Administration.patient_id).distinct().where(
+            Administration.patient_id.in_(patient_ids),
+            Administration.drug == drug,
+            Administration.status == AdministrationStatus.GIVEN,
+        )
+    ))
 
 
 def _row(patient: Patient, site: str, treated: bool) -> PatientListRow:

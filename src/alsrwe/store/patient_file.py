@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from alsrwe.domain.alsfrs import AlsfrsR, AssessmentSource, delta_frs, kings_stage, mitos_stage
 from alsrwe.domain.events import MilestoneKind
@@ -23,7 +23,7 @@ from alsrwe.store.models import (
     Milestone,
     Patient,
 )
-from alsrwe.store.patient_view import DosingCalendar, dosing_calendar
+from alsrwe.store.patient_view import DosingCalendar, calendar_of
 from alsrwe.store.queries import (
     administrations_for,
     adverse_events_for,
@@ -39,7 +39,9 @@ DEATH_STAGE = "5"
 
 def scoped_patient(session: Session, scope: SiteScope, patient_id: int) -> Patient | None:
     """The patient with this id if their site is in ``scope``; otherwise ``None`` (a 404)."""
-    query = scope.patients(select(Patient).where(Patient.id == patient_id))
+    query = scope.patients(
+        select(Patient).where(Patient.id == patient_id).options(joinedload(Patient.site))
+    )
     return session.scalars(query).one_or_none()
 
 
@@ -157,7 +159,7 @@ def patient_file(
         first_dose=given[0] if given else None,
         days_on_treatment=(end - given[0]).days if given else None,
         next_dose=next_due(regimen, given, today) if given and death is None else None,
-        calendar=dosing_calendar(session, patient.pseudonym, today=today, regimen=regimen),
+        calendar=calendar_of(patient.pseudonym, administrations, today=today, regimen=regimen),
         assessments=assessments,
         measurements=measurements_for(session, patient.id),
         administrations=administrations,

@@ -149,6 +149,13 @@ def dosing_calendar(session: Session, pseudonym: str, *, today: date, regimen: R
     """Doses given (with delay), missed or deferred ones, and the next ``ahead`` planned."""
     patient = _load(session, pseudonym)
     doses = administrations_for(session, patient.id, drug=regimen.drug)
+    return calendar_of(patient.pseudonym, doses, today=today, regimen=regimen, ahead=ahead)
+
+
+def calendar_of(pseudonym: str, doses: list[Administration], *, today: date, regimen: Regimen,
+                ahead: int = 4) -> DosingCalendar:
+    """The dosing calendar from a patient's administrations (other drugs are ignored)."""
+    doses = [d for d in doses if d.drug == regimen.drug]
     given = _given_dates(doses)
     rows: list[tuple[date, tuple[str, ...]]] = []
     if given:
@@ -166,7 +173,7 @@ def dosing_calendar(session: Session, pseudonym: str, *, today: date, regimen: R
     footer = (f"{len(given)} doses given; regimen {regimen.id} ({regimen.label})"
               if given else "no dose given yet: the first dose is due on the planned start")
     return DosingCalendar(
-        title=f"{regimen.drug} calendar for {patient.pseudonym} (as of {today.isoformat()})",
+        title=f"{regimen.drug} calendar for {pseudonym} (as of {today.isoformat()})",
         columns=("#", "phase", "due", "given", "status", "delay (days)"),
         rows=[row for _, row in rows],
         footer=footer,

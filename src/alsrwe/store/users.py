@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from alsrwe.store.models import Role, Site, User, WebSession
 from alsrwe.store.scope import SiteScope
@@ -111,8 +111,12 @@ def add_web_session(
 
 
 def get_web_session(session: Session, session_id: str) -> WebSession | None:
-    """The session with this id (token hash) and its user, or ``None``; expiry is not checked."""
-    return session.get(WebSession, session_id)
+    """The session with this id (token hash) and its user, or ``None``; expiry is not checked.
+
+    The user comes with it (one join): every request needs it. Their sites are loaded when
+    asked for, i.e. only for roles scoped to sites (admins and analysts see every site).
+    """
+    return session.get(WebSession, session_id, options=[joinedload(WebSession.user)])
 
 
 def delete_web_session(session: Session, session_id: str) -> None:

@@ -7,6 +7,7 @@ settings are read once by the caller. Errors are rendered here, once: pages get 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -19,15 +20,27 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alsrwe.domain.errors import DomainError
 from alsrwe.store.db import current_revision, head_revision, make_engine
+from alsrwe.store.records import RecordInvalid
+from alsrwe.web.cohort_view import CohortCache
 from alsrwe.web.deps import csrf_protect, request_principal
 from alsrwe.web.errors import NotAuthenticated, WebError
-from alsrwe.web.routes import api, assets, auth, dashboard, patients
+from alsrwe.web.routes import (
+    api,
+    assets,
+    auth,
+    cohort,
+    dashboard,
+    patients,
+    record_pages,
+    self_report,
+)
 from alsrwe.web.settings import WebSettings
 from alsrwe.web.templating import make_templates, render
 
@@ -66,6 +79,31 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class RequestLimit:
+    """At most ``limit`` requests inside the app at once; the others wait, without a thread.
+
+    Sync routes and dependencies run on a thread pool (40 threads) and hold a pooled database
+    connection from their first query to the end of the request. With more requests in flight
+    than connections, every thread can end up waiting for a connection held by a request that
+    needs a thread to finish: the pool times out after 30 s (seen at 50 concurrent clients).
+    Queueing requests here, in the event loop, up to the pool's size avoids that.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self._semaphore: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.limit)
+        async with self._semaphore:
+            await self.app(scope, receive, send)
 
 
 def _is_api(request: Request) -> bool:
@@ -113,14 +151,25 @@ async def domain_error(request: Request, error: Exception) -> Response:
     return _error_page(request, 422, str(error))
 
 
+async def record_invalid(request: Request, error: Exception) -> Response:
+    """A write that breaks rules (pages re-render their form; this is the API's answer)."""
+    assert isinstance(error, RecordInvalid)
+    if _is_api(request):
+        detail = [{"loc": ["body", field], "msg": rule, "type": "domain_rule"}
+                  for field, rule in error.problems.items()]
+        return JSONResponse({"detail": detail}, status_code=422)
+    return _error_page(request, 422, str(error))
+
+
 def create_app(settings: WebSettings, engine: Engine | None = None) -> FastAPI:
     """The web app over ``engine`` (or a new engine on ``settings.database_url``, owned here)."""
     owned = engine is None
-    the_engine = make_engine(settings.database_url) if engine is None else engine
+    the_engine = _engine(settings) if engine is None else engine
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.cohort_cache.close()
         if owned:
             the_engine.dispose()
 
@@ -139,7 +188,10 @@ def create_app(settings: WebSettings, engine: Engine | None = None) -> FastAPI:
     app.state.engine = the_engine
     app.state.templates = make_templates()
     app.state.plotly_src = assets.PLOTLY_PATH
-    for router in (auth.router, dashboard.router, patients.router, assets.router, api.router):
+    app.state.cohort_cache = CohortCache()
+    for router in (auth.router, dashboard.router, patients.router, record_pages.router,
+                   self_report.issuer, self_report.public, cohort.router, assets.router,
+                   api.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(files("alsrwe.web") / "static")),
               name="static")
@@ -147,8 +199,24 @@ def create_app(settings: WebSettings, engine: Engine | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(RecordInvalid, record_invalid)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestLimit, limit=settings.max_requests_in_flight)
     return app
+
+
+def _engine(settings: WebSettings) -> Engine:
+    """The app's engine; its pool holds a connection for every request allowed in flight."""
+    if make_url(settings.database_url).get_backend_name() == "sqlite":
+        return make_engine(settings.database_url)
+    return make_engine(settings.database_url, pool_size=settings.max_requests_in_flight,
+                       max_overflow=0, pool_pre_ping=False)
+
+
+def app_from_environment() -> FastAPI:
+    """The app configured from ``ALSRWE_*`` variables: the factory for ``uvicorn --factory``
+    (needed to run several worker processes, e.g. ``--workers 2``)."""
+    return create_app(WebSettings())
 
 
 def serve(host: str, port: int, settings: WebSettings) -> None:
@@ -171,4 +239,4 @@ def serve(host: str, port: int, settings: WebSettings) -> None:
                 server_header=False)
 
 
-__all__ = ["API_PREFIX", "DatabaseNotReady", "create_app", "serve"]
+__all__ = ["API_PREFIX", "DatabaseNotReady", "app_from_environment", "create_app", "serve"]

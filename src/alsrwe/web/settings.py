@@ -33,6 +33,10 @@ class WebSettings(Settings):
       row, the account is locked for that many minutes (defaults 5 and 15).
     - ``regimen``: the regimen whose schedule the dashboard and patient pages use.
     - ``page_size``: rows per page of lists (API ``limit`` default).
+    - ``max_requests_in_flight``: requests handled at once per process (more wait in the
+      event loop); also the size of the database connection pool (default 10, at most 15:
+      SQLAlchemy's default pool capacity, used for engines handed to ``create_app``).
+    - ``self_report_link_days``: how long a patient's self-report link stays valid (default 7).
     """
 
     environment: Literal["development", "test", "production"] = "development"
@@ -44,6 +48,8 @@ class WebSettings(Settings):
     login_lockout_minutes: int = Field(default=15, ge=1)
     regimen: str = "tofersen_us"
     page_size: int = Field(default=25, ge=1, le=200)
+    max_requests_in_flight: int = Field(default=10, ge=1, le=15)
+    self_report_link_days: int = Field(default=7, ge=1, le=90)
 
     @field_validator("regimen")
     @classmethod

@@ -31,6 +31,7 @@ from alsrwe.web.deps import (
     require_record_access,
 )
 from alsrwe.web.errors import NotFound
+from alsrwe.web.routes import api_records, api_writes
 from alsrwe.web.schemas import (
     ErrorPublic,
     NextDosePublic,
@@ -129,3 +130,5 @@ def read_patient(
 
 
 router.include_router(records)
+router.include_router(api_records.router)
+router.include_router(api_writes.router)

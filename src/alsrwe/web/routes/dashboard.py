@@ -1,4 +1,4 @@
-"""Home (by role), the site dashboard (record-level) and the cross-site overview (aggregate)."""
+"""Home (by role), the site dashboard (record-level); ``/overview`` leads to the cohort page."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from alsrwe.store.models import Role
-from alsrwe.store.queries import cohort_summary
 from alsrwe.store.site_dashboard import DUE_WINDOW_DAYS, site_dashboard
 from alsrwe.web.deps import (
     ActiveRegimen,
@@ -31,7 +30,7 @@ def home(request: Request, user: CurrentUser) -> Response:
     if user.sees_records:
         return RedirectResponse("/dashboard", status_code=303)
     if user.role is Role.ANALYST:
-        return RedirectResponse("/overview", status_code=303)
+        return RedirectResponse("/cohort", status_code=303)
     return render(request, "patient_home.html", user=user)
 
 
@@ -49,8 +48,6 @@ def dashboard(
 
 
 @router.get("/overview")
-def overview(
-    request: Request, db: Db, user: Annotated[Principal, Depends(require_aggregate_access)]
-) -> Response:
-    """Registry-wide counts only (no pseudonyms): the analysts' page until the cohort page."""
-    return render(request, "overview.html", user=user, summary=cohort_summary(db))
+def overview(user: Annotated[Principal, Depends(require_aggregate_access)]) -> Response:
+    """The analysts' former landing page, now the cross-site cohort page."""
+    return RedirectResponse("/cohort", status_code=303)

@@ -1,0 +1,75 @@
+"""Self-report links: a clinician issues one for a patient; the patient spends it once.
+
+The store keeps only the token's keyed hash (made at the edge, like session ids) and the
+link's life: expiry and use. Whether a link may still be used is decided by :func:`link_state`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from alsrwe.store.models import SelfReportLink
+from alsrwe.store.queries import record_audit
+from alsrwe.store.records import load_patient
+from alsrwe.store.scope import SiteScope
+
+
+class LinkState(StrEnum):
+    """What a self-report link allows now."""
+
+    OPEN = "open"
+    USED = "used"
+    EXPIRED = "expired"
+
+
+def issue_link(
+    session: Session, scope: SiteScope, patient_id: int, token_hash: str, *, created_by: int,
+    actor: str, now: dt.datetime, lifetime: dt.timedelta,
+) -> SelfReportLink:
+    """Store a new link for a patient in scope (RecordNotFound otherwise), audited."""
+    patient = load_patient(session, scope, patient_id)
+    link = SelfReportLink(token_hash=token_hash, patient_id=patient.id, created_by=created_by,
+                          created_at=now, expires_at=now + lifetime)
+    session.add(link)
+    session.flush()
+    record_audit(session, actor, "self_report_link_issue", "self_report_links",
+                 {"patient": patient.pseudonym, "id": link.id,
+                  "expires_at": link.expires_at.isoformat()})
+    return link
+
+
+def find_link(session: Session, token_hash: str) -> SelfReportLink | None:
+    """The link with this token hash, or ``None``."""
+    query = select(SelfReportLink).where(SelfReportLink.token_hash == token_hash)
+    return session.scalars(query).one_or_none()
+
+
+def link_state(link: SelfReportLink, now: dt.datetime) -> LinkState:
+    if link.used_at is not None:
+        return LinkState.USED
+    if link.expires_at <= now:
+        return LinkState.EXPIRED
+    return LinkState.OPEN
+
+
+def spend_link(session: Session, link: SelfReportLink, now: dt.datetime) -> bool:
+    """Mark an open link used; ``False`` if it was spent or expired meanwhile.
+
+    One conditional UPDATE, so two submissions racing on one link cannot both succeed.
+    """
+    result = session.execute(
+        update(SelfReportLink)
+        .where(SelfReportLink.id == link.id, SelfReportLink.used_at.is_(None),
+               SelfReportLink.expires_at > now)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(link)
+    return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+__all__ = ["LinkState", "find_link", "issue_link", "link_state", "spend_link"]

@@ -1,0 +1,230 @@
+"""The data-entry forms of the patient page, described once: fields, reading, saving.
+
+A :class:`RecordForm` lists its fields (rendered by ``record_form.html``), reads a submission
+into the keyword arguments of its store use case (``alsrwe.store.records``) and names that use
+case. Only the types are checked here; every rule is the domain's, reached through the store.
+The ALSFRS-R form, shared with the patient's self-report, has its own reader
+(:func:`read_alsfrs`) because of its radio groups and the 5a/5b switch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from alsrwe.domain.alsfrs import ITEMS
+from alsrwe.domain.biomarkers import KIND_SPECS, MeasurementKind
+from alsrwe.domain.events import MilestoneKind
+from alsrwe.domain.regimens import AdministrationStatus, Regimen
+from alsrwe.domain.safety import AeAction, AeOutcome, AeTerm
+from alsrwe.interop import cells
+from alsrwe.store import records
+from alsrwe.web.form_reader import FormReader
+
+Choices = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FormField:
+    """One input: ``kind`` is date, number, text, select or checkbox."""
+
+    name: str
+    label: str
+    kind: str
+    choices: Choices = ()
+    hint: str = ""
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RecordForm:
+    slug: str
+    title: str
+    fields: tuple[FormField, ...]
+    read: Callable[[FormReader], dict[str, Any] | None]
+    save: Callable[..., object]
+    defaults: Callable[[dt.date, Regimen], dict[str, str]]
+
+
+def _words(value: str) -> str:
+    return value.replace("_", " ")
+
+
+def _choices(enum: type[Any], blank: str | None = "— choose —") -> Choices:
+    options = tuple((member.value, _words(member.value)) for member in enum)
+    return ((("", blank),) if blank is not None else ()) + options
+
+
+def _date_field(name: str = "date", label: str = "Date", required: bool = True) -> FormField:
+    return FormField(name, label, "date", hint="YYYY-MM-DD", required=required)
+
+
+def _today(today: dt.date, _: Regimen) -> dict[str, str]:
+    return {"date": today.isoformat()}
+
+
+# --- Measurement --------------------------------------------------------------------------------
+
+UNITS = tuple(dict.fromkeys(u for spec in KIND_SPECS.values() for u in spec.accepted_units))
+UNIT_HINT = "; ".join(
+    f"{_words(kind.value)}: {' or '.join(spec.accepted_units)}" for kind, spec in KIND_SPECS.items()
+)
+
+
+def _read_measurement(r: FormReader) -> dict[str, Any] | None:
+    read = {
+        "date": r.cell("date", cells.iso_date),
+        "kind": r.cell("kind", cells.text),
+        "value": r.cell("value", cells.number),
+        "unit": r.cell("unit", cells.text),
+        "assay": r.optional_text("assay"),
+        "lab": r.optional_text("lab"),
+    }
+    return read if r.ok else None
+
+
+MEASUREMENT = RecordForm(
+    slug="measurements",
+    title="Measurement or lab value",
+    fields=(
+        _date_field(),
+        FormField("kind", "What was measured", "select", _choices(MeasurementKind)),
+        FormField("value", "Value", "number"),
+        FormField("unit", "Unit", "select", (("", "— choose —"), *((u, u) for u in UNITS)),
+                  hint=f"Converted to the kind's standard unit. Accepted: {UNIT_HINT}."),
+        FormField("assay", "Assay or platform", "text", hint="e.g. Simoa (NfL)", required=False),
+        FormField("lab", "Laboratory", "text", required=False),
+    ),
+    read=_read_measurement,
+    save=records.record_measurement,
+    defaults=_today,
+)
+
+
+# --- Dose administration ------------------------------------------------------------------------
+
+
+def _read_administration(r: FormReader) -> dict[str, Any] | None:
+    read = {
+        "date": r.cell("date", cells.iso_date),
+        "drug": r.cell("drug", cells.text),
+        "status": r.cell("status", cells.text),
+        "dose_mg": r.cell("dose_mg", cells.number, required=False),
+        "lot": r.optional_text("lot"),
+        "csf_removed_ml": r.cell("csf_removed_ml", cells.number, required=False),
+    }
+    return read if r.ok else None
+
+
+def _dose_defaults(today: dt.date, regimen: Regimen) -> dict[str, str]:
+    return {"date": today.isoformat(), "drug": regimen.drug, "status": "given",
+            "dose_mg": f"{regimen.dose:g}"}
+
+
+ADMINISTRATION = RecordForm(
+    slug="administrations",
+    title="Dose administration",
+    fields=(
+        _date_field(),
+        FormField("drug", "Drug", "text"),
+        FormField("status", "Status", "select", _choices(AdministrationStatus, blank=None)),
+        FormField("dose_mg", "Dose (mg)", "number", hint="Required when the dose was given",
+                  required=False),
+        FormField("lot", "Lot number", "text", required=False),
+        FormField("csf_removed_ml", "CSF removed (mL)", "number", required=False),
+    ),
+    read=_read_administration,
+    save=records.record_administration,
+    defaults=_dose_defaults,
+)
+
+
+# --- Adverse event ------------------------------------------------------------------------------
+
+
+def _read_adverse_event(r: FormReader) -> dict[str, Any] | None:
+    read = {
+        "onset_date": r.cell("onset_date", cells.iso_date),
+        "term": r.cell("term", cells.text),
+        "term_text": r.optional_text("term_text"),
+        "grade": r.cell("grade", cells.integer),
+        "serious": r.checkbox("serious"),
+        "related": r.checkbox("related"),
+        "outcome": r.cell("outcome", cells.text),
+        "action": r.optional_text("action"),
+        "resolved_date": r.cell("resolved_date", cells.iso_date, required=False),
+    }
+    return read if r.ok else None
+
+
+ADVERSE_EVENT = RecordForm(
+    slug="adverse-events",
+    title="Adverse event",
+    fields=(
+        _date_field("onset_date", "Onset date"),
+        FormField("term", "Term", "select", _choices(AeTerm)),
+        FormField("term_text", "Description", "text",
+                  hint="Required for 'other'; optional detail otherwise", required=False),
+        FormField("grade", "Grade (CTCAE 1-5)", "select",
+                  (("", "— choose —"), *((str(g), str(g)) for g in range(1, 6)))),
+        FormField("serious", "Serious", "checkbox", required=False),
+        FormField("related", "Related to the drug", "checkbox", required=False),
+        FormField("outcome", "Outcome", "select", _choices(AeOutcome)),
+        FormField("action", "Action taken with the drug", "select", _choices(AeAction, "—"),
+                  required=False),
+        _date_field("resolved_date", "Resolved date", required=False),
+    ),
+    read=_read_adverse_event,
+    save=records.record_adverse_event,
+    defaults=lambda today, _: {"onset_date": today.isoformat()},
+)
+
+
+# --- Milestone ----------------------------------------------------------------------------------
+
+
+def _read_milestone(r: FormReader) -> dict[str, Any] | None:
+    read = {"kind": r.cell("kind", cells.text), "date": r.cell("date", cells.iso_date)}
+    return read if r.ok else None
+
+
+MILESTONE = RecordForm(
+    slug="milestones",
+    title="Milestone",
+    fields=(FormField("kind", "Milestone", "select", _choices(MilestoneKind)), _date_field()),
+    read=_read_milestone,
+    save=records.record_milestone,
+    defaults=_today,
+)
+
+RECORD_FORMS = {form.slug: form for form in (MEASUREMENT, ADMINISTRATION, ADVERSE_EVENT,
+                                             MILESTONE)}
+
+
+# --- ALSFRS-R -----------------------------------------------------------------------------------
+
+ITEM_FIELDS = tuple(item.code for item in ITEMS)
+"""Radio groups of the form: q1 … q4, q5a, q5b, q6 … q12."""
+
+
+def read_alsfrs(r: FormReader) -> tuple[list[int], bool] | None:
+    """The 12 item scores and the gastrostomy flag; 5a or 5b, whichever the flag selects.
+
+    With JavaScript off both 5a and 5b are shown, so answering the one that does not apply is
+    a problem on that field rather than a silent choice.
+    """
+    gastrostomy = r.checkbox("gastrostomy")
+    used, unused = ("q5b", "q5a") if gastrostomy else ("q5a", "q5b")
+    if r.text(unused):
+        which = "with" if gastrostomy else "without"
+        r.fail(unused, f"leave this empty: {which} a gastrostomy, item 5 is answered as "
+                       f"{used.removeprefix('q')}")
+    scores = [r.choice(code) for code in ITEM_FIELDS if code != unused]
+    if not r.ok:
+        return None
+    return [s for s in scores if s is not None], gastrostomy
+
+
+__all__ = ["ITEM_FIELDS", "RECORD_FORMS", "FormField", "RecordForm", "read_alsfrs"]

@@ -1,0 +1,111 @@
+"""What the JSON API accepts for writes: one ``XCreate`` per record, ``XUpdate`` for follow-up.
+
+Only types are checked here; every clinical rule (ranges, units, combinations, duplicates) is
+the domain's, reached through ``alsrwe.store.records``, and comes back as a 422 detail with
+the field and the same words the pages show. Responses reuse the read API's ``XPublic``
+schemas (``schemas_records.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from alsrwe.domain.biomarkers import KIND_SPECS, MeasurementKind
+from alsrwe.domain.events import MilestoneKind
+from alsrwe.domain.regimens import AdministrationStatus
+from alsrwe.domain.safety import AeAction, AeOutcome, AeTerm
+
+ITEM = "0-4, 4 = normal"
+UNITS = "; ".join(f"{k.value}: {', '.join(s.accepted_units)}" for k, s in KIND_SPECS.items())
+
+
+class _Create(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AlsfrsCreate(_Create):
+    """An ALSFRS-R rating by the clinic; item 5 is scored on the 5b scale when gastrostomy."""
+
+    date: dt.date
+    gastrostomy: bool = Field(default=False, description="Item 5 scored as 5b (with gastrostomy)")
+    q1: int = Field(description=f"Speech, {ITEM}")
+    q2: int = Field(description=f"Salivation, {ITEM}")
+    q3: int = Field(description=f"Swallowing, {ITEM}")
+    q4: int = Field(description=f"Handwriting, {ITEM}")
+    q5: int = Field(description=f"Cutting food (5a) or, with gastrostomy, 5b, {ITEM}")
+    q6: int = Field(description=f"Dressing and hygiene, {ITEM}")
+    q7: int = Field(description=f"Turning in bed, {ITEM}")
+    q8: int = Field(description=f"Walking, {ITEM}")
+    q9: int = Field(description=f"Climbing stairs, {ITEM}")
+    q10: int = Field(description=f"Dyspnea, {ITEM}")
+    q11: int = Field(description=f"Orthopnea, {ITEM}")
+    q12: int = Field(description=f"Respiratory insufficiency, {ITEM}")
+
+    def items(self) -> list[int]:
+        return [getattr(self, f"q{n}") for n in range(1, 13)]
+
+
+class MeasurementCreate(_Create):
+    """A measurement in any accepted unit; it is stored in the kind's canonical unit."""
+
+    date: dt.date
+    kind: MeasurementKind
+    value: float
+    unit: str = Field(max_length=16, description=f"Accepted units by kind: {UNITS}")
+    assay: str | None = Field(default=None, max_length=40)
+    lab: str | None = Field(default=None, max_length=100)
+
+
+class AdministrationCreate(_Create):
+    """A planned dose and what happened to it; ``dose_mg`` is required when given."""
+
+    date: dt.date
+    drug: str = Field(default="tofersen", max_length=64)
+    status: AdministrationStatus
+    dose_mg: float | None = None
+    lot: str | None = Field(default=None, max_length=64)
+    csf_removed_ml: float | None = None
+
+
+class AdverseEventCreate(_Create):
+    """An adverse event: a controlled term, or ``other`` with ``term_text``; CTCAE grade 1-5."""
+
+    onset_date: dt.date
+    term: AeTerm
+    term_text: str | None = Field(default=None, max_length=200)
+    grade: int = Field(description="CTCAE grade 1-5; 5 only with outcome fatal")
+    serious: bool
+    related: bool
+    outcome: AeOutcome
+    action: AeAction | None = None
+    resolved_date: dt.date | None = Field(
+        default=None, description="Only with an outcome that ends the event")
+
+
+class AdverseEventUpdate(_Create):
+    """A follow-up: only the fields sent change; the event is validated again as a whole."""
+
+    outcome: AeOutcome | None = None
+    resolved_date: dt.date | None = None
+    action: AeAction | None = None
+    grade: int | None = None
+    serious: bool | None = None
+
+
+class MilestoneCreate(_Create):
+    """A milestone: each kind once per patient, none before onset or after death."""
+
+    kind: MilestoneKind
+    date: dt.date
+
+
+__all__ = [
+    "AdministrationCreate",
+    "AdverseEventCreate",
+    "AdverseEventUpdate",
+    "AlsfrsCreate",
+    "MeasurementCreate",
+    "MilestoneCreate",
+]
