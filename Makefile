@@ -33,8 +33,11 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && apt-get install -y -qq chromium
 
+# Two runs: Playwright's sync API keeps an event loop running in its process, which the
+# async web tests (anyio) cannot share, so the browser tests get a process of their own.
 test: lint $(CHROMIUM)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --ignore=tests/browser
+	$(BIN)/python -m pytest tests/browser
 
 # Benchmarks (not tests): results and commands are recorded in docs/benchmarks.md.
 bench: $(STAMP)

@@ -137,15 +137,26 @@ def _event_counts(cohort: Cohort, exposure: ibis.Table, settings: SafetySettings
     return counts
 
 
-def _nearest_lab(cohort: Cohort, doses: ibis.Table, kind: str, days: int) -> ibis.Table:
+CSF_KINDS = ("csf_wbc", "csf_protein")
+
+
+def _nearest_labs(cohort: Cohort, doses: ibis.Table, days: int) -> ibis.Table:
+    """Per dose, the CSF white cells and protein measured nearest to it (within ``days``).
+
+    One join of the doses with both lab kinds and one ranking window, so every engine plans
+    it as a single pass (PostgreSQL re-planned nested per-kind joins very badly).
+    """
     m = cohort.table("measurements")
-    m = m.filter(m.kind == kind).select("patient_id", lab_date="date", lab_value="value")
-    j = doses.join(m, "patient_id")
-    gap = j.lab_date.delta(j.date, unit="day")
-    j = j.mutate(gap=gap.abs()).filter(lambda t: t.gap <= days)
-    rank = ibis.row_number().over(group_by=["patient_id", "date"], order_by=["gap", "lab_date"])
+    m = m.filter(m.kind.isin(list(CSF_KINDS))).select(
+        "patient_id", "kind", lab_date="date", lab_value="value")
+    j = doses.select("patient_id", "date").join(m, "patient_id")
+    j = j.mutate(gap=j.lab_date.delta(j.date, unit="day").abs()).filter(lambda t: t.gap <= days)
+    rank = ibis.row_number().over(group_by=["patient_id", "date", "kind"],
+                                  order_by=["gap", "lab_date"])
     j = j.mutate(rank=rank)
-    return j.filter(j["rank"] == 0).select("patient_id", "date", **{kind: j.lab_value})
+    j = j.filter(j["rank"] == 0)
+    return j.group_by(["patient_id", "date"]).aggregate(
+        **{kind: j.lab_value.max(where=j.kind == kind) for kind in CSF_KINDS})
 
 
 def csf_flag_shares(cohort: Cohort, settings: SafetySettings) -> pd.DataFrame:
@@ -158,11 +169,9 @@ def csf_flag_shares(cohort: Cohort, settings: SafetySettings) -> pd.DataFrame:
     starts = treatment_starts(cohort, settings.drug).select("patient_id", "start_date")
     doses = doses.join(starts, "patient_id")
     doses = doses.select("patient_id", "date", first_dose=doses.date == doses.start_date)
-    for kind in ("csf_wbc", "csf_protein"):
-        lab = _nearest_lab(cohort, doses.select("patient_id", "date"), kind,
-                           settings.lab_match_days)
-        doses = doses.left_join(lab, ["patient_id", "date"]).select(
-            ~ibis.selectors.endswith("_right"))
+    labs = _nearest_labs(cohort, doses, settings.lab_match_days)
+    doses = doses.left_join(labs, ["patient_id", "date"]).select(
+        "first_dose", *CSF_KINDS)
     pairs: pd.DataFrame = doses.group_by(["first_dose", "csf_wbc", "csf_protein"]).aggregate(
         n=doses.count()).execute()
     limits = CsfThresholds(settings.csf_wbc_per_ul, settings.csf_protein_mg_dl)
