@@ -15,19 +15,21 @@ from alsrwe.domain.biomarkers import (
     Matrix,
     MeasurementKind,
     NflAssay,
-    SurveillanceRule,
     bmi,
     csf_flags,
     from_canonical,
-    nfl_above_reference,
     nfl_percent_change,
     nfl_platform,
-    nfl_trigger,
-    nfl_upper_reference,
     normalize_measurement,
     to_canonical,
 )
 from alsrwe.domain.errors import MeasurementError
+from alsrwe.domain.nfl_surveillance import (
+    SurveillanceRule,
+    nfl_above_reference,
+    nfl_trigger,
+    nfl_upper_reference,
+)
 
 # --- units (data-format.md measurements.csv) --------------------------------------------------
 

@@ -5,7 +5,7 @@ common among the carriers' values):
 
 * baseline = the carrier's first value;
 * trigger = the first later value that rose by ≥ ``rise_pg_ml`` from baseline to a level
-  ≥ ``level_pg_ml`` (:func:`alsrwe.domain.biomarkers.nfl_trigger`; default 10 and 44 pg/mL,
+  ≥ ``level_pg_ml`` (:func:`alsrwe.domain.nfl_surveillance.nfl_trigger`; default 10 and 44 pg/mL,
   the ATLAS randomisation trigger from a secondary source — **[U]**, configurable);
 * above reference = a value above the age-specific upper reference limit (Simrén et al., Brain
   Commun 2022, :func:`alsrwe.domain.biomarkers.nfl_upper_reference`). The registry stores the
@@ -36,12 +36,14 @@ from alsrwe.analytics.common import (
 from alsrwe.analytics.data import Cohort
 from alsrwe.domain.biomarkers import (
     NflAssay,
-    SurveillanceRule,
     nfl_platform,
+)
+from alsrwe.domain.errors import MeasurementError
+from alsrwe.domain.nfl_surveillance import (
+    SurveillanceRule,
     nfl_trigger,
     nfl_upper_reference,
 )
-from alsrwe.domain.errors import MeasurementError
 
 DAYS_PER_YEAR = 365.25
 

@@ -264,7 +264,8 @@ def _blank_to_none(text: str | None) -> str | None:
     return text.strip() or None if text is not None else None
 
 
-def _check_non_negative(field: str, value: float) -> None:
+def check_non_negative(field: str, value: float) -> None:
+    """Raise MeasurementError unless ``value`` is a finite number ≥ 0."""
     if isinstance(value, bool) or not math.isfinite(value) or value < 0:
         raise MeasurementError(field, f"{value!r} must be a finite number ≥ 0")
 
@@ -279,8 +280,8 @@ def nfl_percent_change(baseline: float, value: float) -> float:
     change. Cohort summaries use the geometric mean ratio instead (analytics). A baseline of
     0 has no ratio, so it is refused.
     """
-    _check_non_negative("value", value)
-    _check_non_negative("baseline", baseline)
+    check_non_negative("value", value)
+    check_non_negative("baseline", baseline)
     if baseline == 0:
         raise MeasurementError("baseline", "baseline must be > 0 to compute a percent change")
     return (value / baseline - 1.0) * 100.0
@@ -303,8 +304,8 @@ class CsfThresholds:
     protein_mg_dl: float = 45.0
 
     def __post_init__(self) -> None:
-        _check_non_negative("wbc_per_ul", self.wbc_per_ul)
-        _check_non_negative("protein_mg_dl", self.protein_mg_dl)
+        check_non_negative("wbc_per_ul", self.wbc_per_ul)
+        check_non_negative("protein_mg_dl", self.protein_mg_dl)
 
 
 DEFAULT_CSF_THRESHOLDS = CsfThresholds()
@@ -330,117 +331,15 @@ def csf_flags(
     """Pleocytosis (WBC > limit) and raised protein (protein > limit), convention 8."""
     pleocytosis = None
     if wbc_per_ul is not None:
-        _check_non_negative("csf_wbc", wbc_per_ul)
+        check_non_negative("csf_wbc", wbc_per_ul)
         pleocytosis = wbc_per_ul > thresholds.wbc_per_ul
     raised = None
     if protein_mg_dl is not None:
-        _check_non_negative("csf_protein", protein_mg_dl)
+        check_non_negative("csf_protein", protein_mg_dl)
         raised = protein_mg_dl > thresholds.protein_mg_dl
     return CsfFlags(pleocytosis=pleocytosis, raised_protein=raised)
 
 
-# --- Carrier NfL surveillance (convention 10) --------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SurveillanceRule:
-    """When a presymptomatic carrier's NfL should trigger review (convention 10, [U]).
-
-    Default after ATLAS (Benatar et al., Neurotherapeutics 2022;19:1248-58; MND Australia
-    summary, domain.md §4.3): a rise of ≥ 10 pg/mL from the carrier's own baseline to a
-    level ≥ 44 pg/mL in plasma. Secondary-source values, so configurable, not fact.
-    """
-
-    rise_pg_ml: float = 10.0
-    level_pg_ml: float = 44.0
-    matrix: Matrix = Matrix.PLASMA
-
-    def __post_init__(self) -> None:
-        _check_non_negative("rise_pg_ml", self.rise_pg_ml)
-        _check_non_negative("level_pg_ml", self.level_pg_ml)
-
-
-DEFAULT_SURVEILLANCE_RULE = SurveillanceRule()
-
-
-def _surveillance_value(field: str, item: float | Measurement, rule: SurveillanceRule) -> float:
-    if isinstance(item, Measurement):
-        if item.kind not in NFL_KINDS or item.matrix is not rule.matrix:
-            raise MeasurementError(
-                field, f"{item.kind.value} is not NfL in {rule.matrix.value}, the rule's matrix"
-            )
-        return item.value
-    _check_non_negative(field, item)
-    return float(item)
-
-
-_FLOAT_SLACK = 1e-9
-
-
-def nfl_trigger(
-    baseline: float | Measurement,
-    value: float | Measurement,
-    rule: SurveillanceRule = DEFAULT_SURVEILLANCE_RULE,
-) -> bool:
-    """True when ``value`` rose by ≥ rule.rise from ``baseline`` and is ≥ rule.level (pg/mL).
-
-    Plain numbers are taken as pg/mL in the rule's matrix. Measurements are checked: they
-    must be NfL in the rule's matrix, and two known, different platforms are refused
-    (never compare across platforms silently, convention 9).
-    """
-    before = _surveillance_value("baseline", baseline, rule)
-    after = _surveillance_value("value", value, rule)
-    if isinstance(baseline, Measurement) and isinstance(value, Measurement):
-        platforms = {baseline.platform, value.platform} - {NflAssay.UNKNOWN}
-        if len(platforms) > 1:
-            raise MeasurementError("assay", "baseline and value come from different platforms")
-    # Lab values carry a few decimals: compare at 1e-9 pg/mL so that 54.1 → 64.1 is a rise of
-    # exactly 10 and not 9.999… in binary floating point.
-    return (after - before >= rule.rise_pg_ml - _FLOAT_SLACK
-            and after >= rule.level_pg_ml - _FLOAT_SLACK)
-
-
-@dataclass(frozen=True, slots=True)
-class NflReferenceBand:
-    """Upper reference limit for ages ``min_age`` ≤ completed years < ``max_age`` (None: open)."""
-
-    min_age: int
-    max_age: int | None
-    upper_pg_ml: float
-
-
-SIMREN_2022_PLASMA: tuple[NflReferenceBand, ...] = (
-    NflReferenceBand(5, 18, 7.0),
-    NflReferenceBand(18, 51, 10.0),
-    NflReferenceBand(51, 61, 15.0),
-    NflReferenceBand(61, 71, 20.0),
-    NflReferenceBand(71, None, 35.0),
-)
-"""Plasma NfL 95th percentiles by age (5–17, 18–50, 51–60, 61–70, > 70 y): Simrén J et al.,
-Brain Commun 2022 (PMC9297091), domain.md §7. Simoa; plasma only."""
-
-
-def nfl_upper_reference(
-    age_years: float, bands: tuple[NflReferenceBand, ...] = SIMREN_2022_PLASMA
-) -> float:
-    """The age-specific upper reference limit (pg/mL) for completed years of age (§7)."""
-    if isinstance(age_years, bool) or not math.isfinite(age_years):
-        raise MeasurementError("age_years", f"{age_years!r} is not a finite age")
-    completed = math.floor(age_years)
-    for band in bands:
-        if band.min_age <= completed and (band.max_age is None or completed < band.max_age):
-            return band.upper_pg_ml
-    raise MeasurementError("age_years", f"no NfL reference limit for age {age_years:g} years")
-
-
-def nfl_above_reference(
-    value_pg_ml: float,
-    age_years: float,
-    bands: tuple[NflReferenceBand, ...] = SIMREN_2022_PLASMA,
-) -> bool:
-    """Flag a plasma NfL value above the age-specific upper reference (convention 10)."""
-    _check_non_negative("value", value_pg_ml)
-    return value_pg_ml > nfl_upper_reference(age_years, bands)
 
 
 # --- BMI -------------------------------------------------------------------------------------
@@ -470,13 +369,11 @@ def bmi(weight_kg: float, height_m: float) -> float:
 
 __all__ = [
     "DEFAULT_CSF_THRESHOLDS",
-    "DEFAULT_SURVEILLANCE_RULE",
     "HEIGHT_RANGE_M",
     "KIND_SPECS",
     "NEUROFILAMENT_KINDS",
     "NFL_KINDS",
     "PERCENT_PREDICTED_MAX",
-    "SIMREN_2022_PLASMA",
     "WEIGHT_RANGE_KG",
     "CsfFlags",
     "CsfThresholds",
@@ -485,16 +382,12 @@ __all__ = [
     "Measurement",
     "MeasurementKind",
     "NflAssay",
-    "NflReferenceBand",
-    "SurveillanceRule",
     "bmi",
+    "check_non_negative",
     "csf_flags",
     "from_canonical",
-    "nfl_above_reference",
     "nfl_percent_change",
     "nfl_platform",
-    "nfl_trigger",
-    "nfl_upper_reference",
     "normalize_measurement",
     "parse_kind",
     "to_canonical",

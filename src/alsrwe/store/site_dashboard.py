@@ -18,16 +18,18 @@ from sqlalchemy.orm import Session
 
 from alsrwe.domain.biomarkers import (
     DEFAULT_CSF_THRESHOLDS,
-    DEFAULT_SURVEILLANCE_RULE,
     CsfFlags,
     CsfThresholds,
     MeasurementKind,
-    SurveillanceRule,
     csf_flags,
     nfl_platform,
-    nfl_trigger,
 )
 from alsrwe.domain.events import MilestoneKind
+from alsrwe.domain.nfl_surveillance import (
+    DEFAULT_SURVEILLANCE_RULE,
+    SurveillanceRule,
+    nfl_trigger,
+)
 from alsrwe.domain.patient import PatientStatus
 from alsrwe.domain.regimens import AdministrationStatus, Due, Regimen, next_due
 from alsrwe.domain.safety import AeOutcome
