@@ -32,6 +32,9 @@ self-report link shows only the questionnaire: see test_self_report.py)."""
 PATIENT_PARAMETER = "{patient_id}"
 EVENT_PARAMETER = "{event_id}"
 """An adverse event's id: covered by test_another_sites_adverse_event_is_404."""
+RECORD_PARAMETERS = ("{assessment_id}", "{measurement_id}", "{administration_id}",
+                     "{milestone_id}")
+"""One record's id: covered by test_another_sites_record_is_404."""
 
 
 def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
@@ -70,8 +73,10 @@ def test_every_route_is_classified(app: FastAPI) -> None:
             continue
         assert is_record_level(route) or is_aggregate(route) or is_scoped_aggregate(route), (
             f"{route.path} is unclassified")
-        parameters = route.path.replace(PATIENT_PARAMETER, "").replace(
-            EVENT_PARAMETER, "").count("{")
+        path = route.path.replace(PATIENT_PARAMETER, "").replace(EVENT_PARAMETER, "")
+        for parameter in RECORD_PARAMETERS:
+            path = path.replace(parameter, "")
+        parameters = path.count("{")
         assert parameters == 0, f"{route.path}: add its cross-site case to this module"
 
 
@@ -142,6 +147,8 @@ async def test_analysts_and_patients_reach_no_record_level_route(
     for route in record_routes:
         path = route.path.replace(PATIENT_PARAMETER, str(registry.ids["BER-001"]))
         path = path.replace(EVENT_PARAMETER, "1")
+        for parameter in RECORD_PARAMETERS:
+            path = path.replace(parameter, "1")
         method = "GET" if "GET" in route.methods else sorted(route.methods)[0]
         response = await client.request(method, path, headers=headers)
         assert response.status_code == 403, path
@@ -239,3 +246,60 @@ async def test_another_sites_adverse_event_is_404(
             missing = await client.request(method, route.path.replace(EVENT_PARAMETER, "999999"),
                                            headers=headers, json={"outcome": "recovered"})
             assert missing.json() == response.json()
+
+
+@pytest.mark.parametrize("username", ["clin", "datamgr"])
+async def test_another_sites_record_is_404(
+    app: FastAPI, client: httpx.AsyncClient, registry: Registry, username: str
+) -> None:
+    """Every route on one rating, measurement, dose or milestone refuses another site's record
+    as if it did not exist, and changes nothing."""
+    import datetime as dt
+
+    from sqlalchemy import func, select
+
+    from alsrwe.store.db import unit_of_work
+    from alsrwe.store.models import (
+        Administration,
+        AlsfrsAssessment,
+        AuditEntry,
+        Measurement,
+        Milestone,
+    )
+
+    other = registry.ids["PAD-001"]
+    with unit_of_work(registry.engine) as session:
+        session.add_all([
+            AlsfrsAssessment(patient_id=other, date=dt.date(2025, 1, 2), gastrostomy=False,
+                             source="clinic", **{f"q{i}": 4 for i in range(1, 13)}),
+            Milestone(patient_id=other, date=dt.date(2024, 6, 1), kind="gastrostomy"),
+        ])
+        session.flush()
+        foreign = {
+            parameter: session.scalars(select(model.id).where(model.patient_id == other)).first()
+            for parameter, model in zip(
+                RECORD_PARAMETERS, (AlsfrsAssessment, Measurement, Administration, Milestone),
+                strict=True)
+        }
+    await login(client, username)
+    headers = {"X-CSRF-Token": (await client.get("/api/v1/me")).json()["csrf_token"]}
+    with unit_of_work(registry.engine) as session:
+        audits = session.scalar(select(func.count()).select_from(AuditEntry))
+    covered = set()
+    for route in api_routes(app):
+        parameter = next((p for p in RECORD_PARAMETERS if p in route.path), None)
+        if parameter is None:
+            continue
+        covered.add(parameter)
+        for method in sorted(route.methods - {"HEAD"}):
+            path = route.path.replace(parameter, str(foreign[parameter]))
+            response = await client.request(method, path, headers=headers,
+                                            json={"date": "2025-01-03"})
+            assert response.status_code == 404, (method, route.path)
+            assert "PAD-001" not in response.text
+            missing = await client.request(method, route.path.replace(parameter, "999999"),
+                                           headers=headers, json={"date": "2025-01-03"})
+            assert missing.json() == response.json()
+    assert covered == set(RECORD_PARAMETERS)
+    with unit_of_work(registry.engine) as session:
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == audits

@@ -69,7 +69,7 @@ def load_patient(session: Session, scope: SiteScope, patient_id: int) -> Patient
 
 
 @contextmanager
-def _domain_rules() -> Iterator[None]:
+def domain_rules() -> Iterator[None]:
     """Turn a domain error into the field problem it names."""
     try:
         yield
@@ -77,7 +77,7 @@ def _domain_rules() -> Iterator[None]:
         raise RecordInvalid({error.field: error.rule}) from error
 
 
-def _not_in_future(field: str, day: dt.date, today: dt.date | None) -> None:
+def not_in_future(field: str, day: dt.date, today: dt.date | None) -> None:
     if today is not None and day > today:
         raise RecordInvalid({field: f"{day.isoformat()} is in the future "
                                     f"(after {today.isoformat()})"})
@@ -111,8 +111,8 @@ def record_alsfrs(
     rating per patient, date and source.
     """
     patient = load_patient(session, scope, patient_id)
-    _not_in_future("date", date, today)
-    with _domain_rules():
+    not_in_future("date", date, today)
+    with domain_rules():
         rating = AlsfrsR.from_items(items, gastrostomy=gastrostomy)
     _refuse_duplicate(
         session, AlsfrsAssessment, "date",
@@ -133,8 +133,8 @@ def record_measurement(
 ) -> Measurement:
     """Add a measurement, converted to its kind's canonical unit by the domain."""
     patient = load_patient(session, scope, patient_id)
-    _not_in_future("date", date, today)
-    with _domain_rules():
+    not_in_future("date", date, today)
+    with domain_rules():
         measured = normalize_measurement(kind, value, unit, assay=assay, lab=lab)
     _refuse_duplicate(
         session, Measurement, "kind",
@@ -155,8 +155,8 @@ def record_administration(
 ) -> Administration:
     """Add a planned dose and what happened to it (given, missed, deferred)."""
     patient = load_patient(session, scope, patient_id)
-    _not_in_future("date", date, today)
-    with _domain_rules():
+    not_in_future("date", date, today)
+    with domain_rules():
         parsed = check_administration(drug, status, dose_mg, csf_removed_ml)
     name = drug.strip().lower()
     _refuse_duplicate(
@@ -180,10 +180,10 @@ def record_adverse_event(
 ) -> AdverseEvent:
     """Add an adverse event (controlled term or ``other`` with text; CTCAE grade)."""
     patient = load_patient(session, scope, patient_id)
-    _not_in_future("onset_date", onset_date, today)
+    not_in_future("onset_date", onset_date, today)
     if resolved_date is not None:
-        _not_in_future("resolved_date", resolved_date, today)
-    with _domain_rules():
+        not_in_future("resolved_date", resolved_date, today)
+    with domain_rules():
         event = adverse_event(term, onset_date, grade, serious, related, outcome,
                               resolved=resolved_date, term_text=term_text, action=action)
     _refuse_duplicate(
@@ -226,8 +226,8 @@ def update_adverse_event(
         raise RecordInvalid(dict.fromkeys(unknown, "cannot be changed in a follow-up"))
     merged = {name: getattr(row, name) for name in AE_FOLLOW_UP_FIELDS} | dict(changes)
     if merged["resolved_date"] is not None:
-        _not_in_future("resolved_date", merged["resolved_date"], today)
-    with _domain_rules():
+        not_in_future("resolved_date", merged["resolved_date"], today)
+    with domain_rules():
         event = adverse_event(row.term, row.onset_date, merged["grade"], merged["serious"],
                               row.related, merged["outcome"], resolved=merged["resolved_date"],
                               term_text=row.term_text, action=merged["action"])
@@ -250,8 +250,8 @@ def record_milestone(
 ) -> Milestone:
     """Add a milestone: each kind once, none before onset, none after death (domain rules)."""
     patient = load_patient(session, scope, patient_id)
-    _not_in_future("date", date, today)
-    with _domain_rules():
+    not_in_future("date", date, today)
+    with domain_rules():
         new = milestone(kind, date)
         existing = [MilestoneEvent(m.kind, m.date) for m in milestones_for(session, patient.id)]
         validate_milestones([*existing, new], onset=patient.onset_date)

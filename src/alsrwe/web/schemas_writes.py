@@ -101,11 +101,63 @@ class MilestoneCreate(_Create):
     date: dt.date
 
 
+class AlsfrsUpdate(_Create):
+    """A correction of a rating: only the fields sent change; the rating is checked again."""
+
+    date: dt.date | None = None
+    gastrostomy: bool | None = Field(default=None, description="Item 5 scored as 5b")
+    q1: int | None = None
+    q2: int | None = None
+    q3: int | None = None
+    q4: int | None = None
+    q5: int | None = Field(default=None, description="5a, or 5b with gastrostomy")
+    q6: int | None = None
+    q7: int | None = None
+    q8: int | None = None
+    q9: int | None = None
+    q10: int | None = None
+    q11: int | None = None
+    q12: int | None = None
+
+
+class MeasurementUpdate(_Create):
+    """A correction of a measurement; send ``unit`` with ``value`` (else the stored unit)."""
+
+    date: dt.date | None = None
+    kind: MeasurementKind | None = None
+    value: float | None = None
+    unit: str | None = Field(default=None, max_length=16)
+    assay: str | None = Field(default=None, max_length=40)
+    lab: str | None = Field(default=None, max_length=100)
+
+
+class AdministrationUpdate(_Create):
+    """A correction of a dose: only the fields sent change; the dose is checked again."""
+
+    date: dt.date | None = None
+    drug: str | None = Field(default=None, max_length=64)
+    status: AdministrationStatus | None = None
+    dose_mg: float | None = None
+    lot: str | None = Field(default=None, max_length=64)
+    csf_removed_ml: float | None = None
+
+
+class MilestoneUpdate(_Create):
+    """A correction of a milestone, checked again with the patient's other milestones."""
+
+    kind: MilestoneKind | None = None
+    date: dt.date | None = None
+
+
 __all__ = [
     "AdministrationCreate",
+    "AdministrationUpdate",
     "AdverseEventCreate",
     "AdverseEventUpdate",
     "AlsfrsCreate",
+    "AlsfrsUpdate",
     "MeasurementCreate",
+    "MeasurementUpdate",
     "MilestoneCreate",
+    "MilestoneUpdate",
 ]

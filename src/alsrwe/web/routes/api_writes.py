@@ -1,4 +1,4 @@
-"""Writes of the JSON API: create a patient's records, follow an adverse event up.
+"""Writes of the JSON API: create a patient's records, correct them, follow an adverse event up.
 
 The same use cases as the pages (``alsrwe.store.records``): the same validation, scoping (a
 patient or event at another site is a 404, checked before the body is read) and audit. A
@@ -17,7 +17,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from alsrwe.domain.alsfrs import AssessmentSource
-from alsrwe.store import records
+from alsrwe.store import record_updates, records
+from alsrwe.store.models import Administration, AlsfrsAssessment, Base, Measurement, Milestone
 from alsrwe.store.patient_file import score
 from alsrwe.store.records import RecordInvalid, RecordNotFound
 from alsrwe.web.deps import CurrentUser, Db, Today, require_record_access
@@ -32,11 +33,15 @@ from alsrwe.web.schemas_records import (
 )
 from alsrwe.web.schemas_writes import (
     AdministrationCreate,
+    AdministrationUpdate,
     AdverseEventCreate,
     AdverseEventUpdate,
     AlsfrsCreate,
+    AlsfrsUpdate,
     MeasurementCreate,
+    MeasurementUpdate,
     MilestoneCreate,
+    MilestoneUpdate,
 )
 
 P = TypeVar("P", bound=BaseModel)
@@ -139,3 +144,75 @@ def update_adverse_event(db: Db, user: CurrentUser,
                                        body.model_dump(exclude_unset=True),
                                        actor=user.username, today=today)
     return AdverseEventPublic.model_validate(row, from_attributes=True)
+
+
+def _in_scope(db: Db, user: CurrentUser, model: type[Base], record_id: int) -> int:
+    try:
+        row = record_updates.scoped_record(db, user.scope, model, record_id)
+        return int(getattr(row, "id"))  # noqa: B009 (Base declares no columns)
+    except RecordNotFound as error:
+        raise NotFound(str(error)) from None
+
+
+def assessment_in_scope(db: Db, user: CurrentUser, assessment_id: int) -> int:
+    """The rating's id if its patient is in the user's sites; 404 otherwise."""
+    return _in_scope(db, user, AlsfrsAssessment, assessment_id)
+
+
+def measurement_in_scope(db: Db, user: CurrentUser, measurement_id: int) -> int:
+    """The measurement's id if its patient is in the user's sites; 404 otherwise."""
+    return _in_scope(db, user, Measurement, measurement_id)
+
+
+def administration_in_scope(db: Db, user: CurrentUser, administration_id: int) -> int:
+    """The dose's id if its patient is in the user's sites; 404 otherwise."""
+    return _in_scope(db, user, Administration, administration_id)
+
+
+def milestone_in_scope(db: Db, user: CurrentUser, milestone_id: int) -> int:
+    """The milestone's id if its patient is in the user's sites; 404 otherwise."""
+    return _in_scope(db, user, Milestone, milestone_id)
+
+
+def _update(save: Callable[..., Any], db: Db, user: CurrentUser, record_id: int, today: Today,
+            body: BaseModel) -> Any:
+    with _as_api_fields():
+        return save(db, user.scope, record_id, body.model_dump(exclude_unset=True),
+                    actor=user.username, today=today)
+
+
+@router.patch("/alsfrs/{assessment_id}")
+def update_alsfrs(db: Db, user: CurrentUser,
+                  assessment_id: Annotated[int, Depends(assessment_in_scope)], today: Today,
+                  body: AlsfrsUpdate) -> AlsfrsPublic:
+    """Correct an ALSFRS-R rating (date, items, item 5 scale); the rating is checked again."""
+    row = _update(record_updates.update_alsfrs, db, user, assessment_id, today, body)
+    return AlsfrsPublic.model_validate(score(row), from_attributes=True)
+
+
+@router.patch("/measurements/{measurement_id}")
+def update_measurement(db: Db, user: CurrentUser,
+                       measurement_id: Annotated[int, Depends(measurement_in_scope)],
+                       today: Today, body: MeasurementUpdate) -> MeasurementPublic:
+    """Correct a measurement; a new value is read in ``unit`` and stored canonically."""
+    row = _update(record_updates.update_measurement, db, user, measurement_id, today, body)
+    return MeasurementPublic.model_validate(row, from_attributes=True)
+
+
+@router.patch("/administrations/{administration_id}")
+def update_administration(db: Db, user: CurrentUser,
+                          administration_id: Annotated[int, Depends(administration_in_scope)],
+                          today: Today, body: AdministrationUpdate) -> AdministrationPublic:
+    """Correct a dose (date, drug, status, dose, lot, CSF removed)."""
+    row = _update(record_updates.update_administration, db, user, administration_id, today,
+                  body)
+    return AdministrationPublic.model_validate(row, from_attributes=True)
+
+
+@router.patch("/milestones/{milestone_id}")
+def update_milestone(db: Db, user: CurrentUser,
+                     milestone_id: Annotated[int, Depends(milestone_in_scope)], today: Today,
+                     body: MilestoneUpdate) -> MilestonePublic:
+    """Correct a milestone, checked again with the patient's other milestones."""
+    row = _update(record_updates.update_milestone, db, user, milestone_id, today, body)
+    return MilestonePublic.model_validate(row, from_attributes=True)
