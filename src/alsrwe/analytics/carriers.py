@@ -44,8 +44,7 @@ from alsrwe.domain.nfl_surveillance import (
     nfl_trigger,
     nfl_upper_reference,
 )
-
-DAYS_PER_YEAR = 365.25
+from alsrwe.domain.patient import age_years
 
 
 class CarrierSettings(AnalysisSettings):
@@ -83,7 +82,7 @@ class CarrierResult:
 
 
 def _age(when: date, birth_year: float) -> float:
-    return (when - date(int(birth_year), 7, 1)).days / DAYS_PER_YEAR
+    return age_years(int(birth_year), when)
 
 
 def _upper_limit(when: date, birth_year: Any) -> float:

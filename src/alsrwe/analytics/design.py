@@ -12,14 +12,12 @@ from collections.abc import Sequence
 import ibis
 
 from alsrwe.analytics.data import Cohort
-from alsrwe.domain.alsfrs import DAYS_PER_MONTH
+from alsrwe.domain.alsfrs import DAYS_PER_MONTH, DOMAIN_ITEMS
 
 DOMAINS: dict[str, tuple[str, ...]] = {
-    "bulbar": ("q1", "q2", "q3"),
-    "fine_motor": ("q4", "q5", "q6"),
-    "gross_motor": ("q7", "q8", "q9"),
-    "respiratory": ("q10", "q11", "q12"),
+    name: tuple(f"q{n}" for n in items) for name, items in DOMAIN_ITEMS.items()
 }
+"""The domain's ALSFRS-R domains as item columns (q1 … q12) of the tidy table."""
 
 
 def months_between(later: ibis.Value, earlier: ibis.Value) -> ibis.Value:

@@ -15,11 +15,10 @@ from alsrwe.analytics.report import ReportSettings, Section, SectionSpec, html_t
 from alsrwe.analytics.responders import responders
 from alsrwe.analytics.safety import safety_incidence
 from alsrwe.analytics.survival import survival
+from alsrwe.domain.alsfrs import DAYS_PER_MONTH
 
-DAYS_PER_MONTH = 365.25 / 12
 
-
-def _alsfrs_spaghetti(cohort: Cohort, drug: str) -> str:
+def alsfrs_spaghetti(cohort: Cohort, drug: str) -> str:
     table = progression_table(cohort, drug=drug)
     frame = table.filter(table.start_date.notnull()).select("patient_id", "t", "total").execute()
     return figures.spaghetti(frame, x="t", y="total", title="ALSFRS-R of treated patients",
@@ -27,7 +26,7 @@ def _alsfrs_spaghetti(cohort: Cohort, drug: str) -> str:
                              mark_zero="first dose")
 
 
-def _nfl_spaghetti(cohort: Cohort, drug: str, kind: str) -> str:
+def nfl_spaghetti(cohort: Cohort, drug: str, kind: str) -> str:
     values = cohort.table("measurements")
     values = values.filter(values.kind == kind)
     starts = treatment_starts(cohort, drug)
@@ -47,7 +46,7 @@ def _render_progression(result: Any, section: Section, cohort: Cohort) -> None:
         f"expected = {result.settings.expected.replace('_', ' ')}: "
         f"{result.expected_rate_per_month:.2f} vs observed "
         f"{result.observed_rate_per_month:.2f} points/month")
-    section.figures.append(_alsfrs_spaghetti(cohort, result.settings.drug))
+    section.figures.append(alsfrs_spaghetti(cohort, result.settings.drug))
     patients = result.patients
     included = patients[patients["included"]]
     section.figures.append(figures.paired_rates(
@@ -68,7 +67,7 @@ def _render_nfl(result: Any, section: Section, cohort: Cohort) -> None:
             f"{result.settings.kind} ({result.assay}): mean ratio per month on treatment "
             f"{model.ratio_per_month:.3f} (95% CI {model.lower:.3f}–{model.upper:.3f}), "
             f"{model.n_patients} patients")
-    section.figures.append(_nfl_spaghetti(cohort, "tofersen", result.settings.kind))
+    section.figures.append(nfl_spaghetti(cohort, "tofersen", result.settings.kind))
     section.tables.append(("geometric mean ratio to baseline by window",
                            html_table(result.windows)))
 

@@ -45,8 +45,8 @@ from alsrwe.analytics.data import Cohort
 from alsrwe.analytics.design import treatment_starts
 from alsrwe.analytics.survival import registry_dates
 from alsrwe.domain.biomarkers import CsfThresholds, csf_flags
+from alsrwe.domain.patient import DAYS_PER_YEAR
 
-DAYS_PER_YEAR = 365.25
 _FAR = date(9999, 12, 31)
 
 

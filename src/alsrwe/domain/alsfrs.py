@@ -15,6 +15,7 @@ from numbers import Integral
 from alsrwe.domain.errors import ScoreError
 
 __all__ = [
+    "DOMAIN_ITEMS",
     "DAYS_PER_MONTH",
     "ITEMS",
     "ITEM_COUNT",
@@ -32,6 +33,14 @@ __all__ = [
 
 DAYS_PER_MONTH = 365.25 / 12
 """One month in days (30.4375), as in the ENCALS reference code; convention 1 of domain.md."""
+
+DOMAIN_ITEMS: dict[str, tuple[int, ...]] = {
+    "bulbar": (1, 2, 3),
+    "fine_motor": (4, 5, 6),
+    "gross_motor": (7, 8, 9),
+    "respiratory": (10, 11, 12),
+}
+"""The four ALSFRS-R domains and their item numbers (calcmd ALSFRS-R page, domain.md §1.1)."""
 
 ITEM_COUNT = 12
 MAX_ITEM_SCORE = 4
@@ -180,25 +189,29 @@ class AlsfrsR:
         """Sum of the 12 items, 0-48 (48 = normal)."""
         return sum(self.items)
 
+    def domain(self, name: str) -> int:
+        """Sum of one domain's items (see :data:`DOMAIN_ITEMS`), 0-12."""
+        return sum(self.items[n - 1] for n in DOMAIN_ITEMS[name])
+
     @property
     def bulbar(self) -> int:
         """Bulbar domain, items 1-3 (0-12; calcmd ALSFRS-R page via domain.md §1.1)."""
-        return sum(self.items[0:3])
+        return self.domain("bulbar")
 
     @property
     def fine_motor(self) -> int:
         """Fine-motor domain, items 4-6 (0-12)."""
-        return sum(self.items[3:6])
+        return self.domain("fine_motor")
 
     @property
     def gross_motor(self) -> int:
         """Gross-motor domain, items 7-9 (0-12)."""
-        return sum(self.items[6:9])
+        return self.domain("gross_motor")
 
     @property
     def respiratory(self) -> int:
         """Respiratory domain, items 10-12 (0-12)."""
-        return sum(self.items[9:12])
+        return self.domain("respiratory")
 
 
 def kings_stage(score: AlsfrsR) -> str:

@@ -14,7 +14,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-MONTH_DAYS = 365.25 / 12
+from alsrwe.domain.alsfrs import DAYS_PER_MONTH
+
+MONTH_DAYS = DAYS_PER_MONTH  # one definition of the month: alsrwe.domain.alsfrs
 """Days per month, alsrwe convention 1 (domain.md, ENCALS/TRICALS reference code)."""
 
 SOD1_PROTEIN = (

@@ -32,8 +32,9 @@ from alsrwe.analytics import (
 from alsrwe.analytics import figures as svg
 from alsrwe.analytics.data import SCHEMAS
 from alsrwe.analytics.report import html_table
-from alsrwe.analytics.report_sections import DAYS_PER_MONTH, _alsfrs_spaghetti, _nfl_spaghetti
+from alsrwe.analytics.report_sections import alsfrs_spaghetti, nfl_spaghetti
 from alsrwe.analytics.table1 import table1
+from alsrwe.domain.alsfrs import DAYS_PER_MONTH
 
 CACHE_SECONDS = 300.0
 """How long a computed cohort view is shown before it is recomputed (data changes also do)."""
@@ -93,7 +94,7 @@ def _progression(cohort: Cohort, finding: Finding) -> None:
         f"patients; expected = {result.settings.expected.replace('_', ' ')}: "
         f"{_number(result.expected_rate_per_month, 2)} vs observed "
         f"{_number(result.observed_rate_per_month, 2)} points/month")
-    finding.figures.append(_alsfrs_spaghetti(cohort, result.settings.drug))
+    finding.figures.append(alsfrs_spaghetti(cohort, result.settings.drug))
     included = result.patients[result.patients["included"]]
     finding.figures.append(svg.paired_rates(
         included, before="expected_rate_per_month", after="observed_rate_per_month",
@@ -110,7 +111,7 @@ def _nfl(cohort: Cohort, finding: Finding) -> None:
             f"{result.settings.kind} ({result.assay}): mean ratio per month on treatment "
             f"{model.ratio_per_month:.3f} (95% CI {model.lower:.3f}–{model.upper:.3f}), "
             f"{model.n_patients} patients")
-    finding.figures.append(_nfl_spaghetti(cohort, result.settings.drug, result.settings.kind))
+    finding.figures.append(nfl_spaghetti(cohort, result.settings.drug, result.settings.kind))
     finding.tables.append(("geometric mean ratio to baseline by window",
                            html_table(result.windows)))
     finding.tables.append(("attrition", html_table(result.attrition.to_frame())))
