@@ -104,11 +104,15 @@ def test_lmm_stats_and_fit_agree_across_engines(cohorts: dict[str, Cohort]) -> N
         _assert_stats_close(stats[name], stats["duckdb"], rtol=1e-9)
     fits = {name: fit_lmm_table(progression_table(c), **MODEL) for name, c in cohorts.items()}
     reference = _fit_numbers(fits["duckdb"])
+    # Each engine sums in its own row order, so the statistics differ in the last digits
+    # (1e-9 above); the optimiser stops on its gradient tolerance, where the criterion is
+    # flat, so the fits agree to ~1e-7 (seen: 6e-8 for an SE when PostgreSQL's rows came back
+    # in another physical order), not to the statistics' precision.
     for name in ENGINES:
         assert fits[name].converged, name
         got = _fit_numbers(fits[name])
         for key, value in reference.items():
-            assert got[key] == pytest.approx(value, rel=1e-8), f"{name}: {key}"
+            assert got[key] == pytest.approx(value, rel=1e-6), f"{name}: {key}"
 
 
 def test_fit_recovers_the_generators_truth(

@@ -112,6 +112,29 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(migrations_config()).get_current_head()
 
 
+def begin_unit(engine: Engine, *, read_only: bool = False) -> Session:
+    """Start a unit of work; no connection is taken until the first query.
+
+    For callers that cannot use a ``with`` block (the web app opens the unit in one thread and
+    ends it in another); end it with :func:`end_unit`. ``read_only``: see :func:`unit_of_work`.
+    """
+    bind = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
+    session = Session(bind, expire_on_commit=False)
+    session.begin()
+    return session
+
+
+def end_unit(session: Session, *, commit: bool) -> None:
+    """Commit (or roll back) a unit of work started by :func:`begin_unit`, then close it."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
 @contextmanager
 def unit_of_work(engine: Engine, *, read_only: bool = False) -> Iterator[Session]:
     """One transaction for one use case: commit if the block succeeds, roll back if it raises.
@@ -120,15 +143,21 @@ def unit_of_work(engine: Engine, *, read_only: bool = False) -> Iterator[Session
     return what it wrote. ``read_only`` use cases take no write lock on SQLite (a deferred
     ``BEGIN``), so reports and pages never wait for, or block, each other.
     """
-    bind = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
-    with Session(bind, expire_on_commit=False) as session, session.begin():
+    session = begin_unit(engine, read_only=read_only)
+    try:
         yield session
+    except BaseException:
+        end_unit(session, commit=False)
+        raise
+    end_unit(session, commit=True)
 
 
 __all__ = [
     "Settings",
+    "begin_unit",
     "current_revision",
     "downgrade",
+    "end_unit",
     "head_revision",
     "make_engine",
     "migrate",

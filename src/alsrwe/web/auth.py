@@ -135,22 +135,25 @@ def start_session(
 
 
 def resolve_session(
-    session: Session, token: str, settings: WebSettings, now: dt.datetime
+    session: Session, session_id: str, settings: WebSettings, now: dt.datetime
 ) -> WebSession | None:
-    """The live session of this cookie token, or ``None`` (unknown, expired, idle, inactive).
+    """The live session stored under ``session_id`` (a token's hash), or ``None`` (unknown,
+    expired, idle, user inactive). Reads only: see :func:`touch_due` for ``last_seen``.
 
-    Dead sessions are refused here and purged at the next login (``start_session``): the
-    request that finds one ends in NotAuthenticated, whose rollback would undo a delete.
+    Dead sessions are refused here and purged at the next login (``start_session``).
     """
-    row = get_web_session(session, token_hash(token, settings))
+    row = get_web_session(session, session_id)
     if row is None:
         return None
     idle = dt.timedelta(minutes=settings.session_idle_minutes)
     if row.expires_at <= now or row.last_seen + idle <= now or not row.user.active:
         return None
-    if now - row.last_seen >= LAST_SEEN_RESOLUTION:
-        row.last_seen = now
     return row
+
+
+def touch_due(row: WebSession, now: dt.datetime) -> bool:
+    """Whether the session's ``last_seen`` should be written now (at most once a minute)."""
+    return now - row.last_seen >= LAST_SEEN_RESOLUTION
 
 
 def end_session(session: Session, token: str, settings: WebSettings) -> None:
@@ -232,5 +235,6 @@ __all__ = [
     "resolve_session",
     "start_session",
     "token_hash",
+    "touch_due",
     "verify_password",
 ]

@@ -3,26 +3,28 @@
 Route modules declare what they need (``Db``, ``CurrentUser``, ``Today``, ``ActiveRegimen``);
 routers that show record-level data add ``Depends(require_record_access)`` once, at the router,
 so a route added later cannot forget it. ``csrf_protect`` runs on every route of the app.
-Dependencies that do no I/O are ``async def``: FastAPI then runs them in the event loop instead
-of hopping to the thread pool for each (a measurable share of a request's cost under load).
+
+Every dependency is ``async def`` and does its blocking work in one explicit hop to the thread
+pool (or none): a sync dependency costs a hop each, and a sync generator two, which under load
+was a measurable share of a request (docs/benchmarks.md, "Web app").
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from alsrwe.domain.regimens import REGIMENS, Regimen
-from alsrwe.store.db import unit_of_work
+from alsrwe.store.db import begin_unit, end_unit, unit_of_work
 from alsrwe.store.models import Role, WebSession
-from alsrwe.store.scope import SiteScope
-from alsrwe.store.users import site_scope
+from alsrwe.store.users import site_scope, touch_web_session
 from alsrwe.web.auth import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -30,19 +32,19 @@ from alsrwe.web.auth import (
     SESSION_COOKIE,
     csrf_matches,
     resolve_session,
+    token_hash,
+    touch_due,
     utc_now,
 )
 from alsrwe.web.errors import CsrfRejected, Forbidden, NotAuthenticated
+from alsrwe.web.principal import RECORD_ROLES, Principal, PrincipalCache
 from alsrwe.web.settings import WebSettings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-RECORD_ROLES = frozenset({Role.ADMIN, Role.CLINICIAN, Role.DATA_MANAGER})
-"""Roles that see record-level patient data (within their scope)."""
 AGGREGATE_ROLES = frozenset({Role.ADMIN, Role.ANALYST})
 """Roles that see cross-site aggregate views."""
 COHORT_ROLES = RECORD_ROLES | AGGREGATE_ROLES
 """Roles that see aggregate views of their scope (the cohort page, counts, the site list)."""
-_UNRESOLVED = object()
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -56,13 +58,24 @@ async def get_engine(request: Request) -> Engine:
     return engine
 
 
-def get_db(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+async def get_db(
+    request: Request, engine: Annotated[Engine, Depends(get_engine)]
+) -> AsyncIterator[Session]:
     """One unit of work per request: committed when the route returns, rolled back if it raises.
 
-    The connection is taken lazily, at the first query, so routes that never query cost nothing.
+    The connection is taken lazily, at the first query. GET and HEAD are readers (on SQLite a
+    deferred ``BEGIN``: pages never take the write lock). Ending the unit is shielded from
+    cancellation (a client that hangs up), so the connection always goes back to the pool.
     """
-    with unit_of_work(engine) as session:
+    session = begin_unit(engine, read_only=request.method in SAFE_METHODS)
+    try:
         yield session
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(end_unit, session, commit=False)
+        raise
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(end_unit, session, commit=True)
 
 
 async def get_today() -> dt.date:
@@ -80,44 +93,50 @@ Today = Annotated[dt.date, Depends(get_today)]
 ActiveRegimen = Annotated[Regimen, Depends(get_regimen)]
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who is asking: the user, their role, their sites and their session's CSRF token.
-
-    A plain snapshot (no ORM object), so it stays usable after the request's transaction
-    ended, e.g. when an error page is rendered.
-    """
-
-    user_id: int
-    username: str
-    role: Role
-    scope: SiteScope
-    csrf_token: str
-
-    @property
-    def sees_records(self) -> bool:
-        return self.role in RECORD_ROLES
-
-
-def live_session(request: Request, db: Db, settings: Settings) -> WebSession | None:
-    """The request's live login session, or ``None``; resolved once and kept on the request.
-
-    Also keeps the :class:`Principal` snapshot as ``request.state.principal``.
-    """
-    cached: WebSession | None | object = getattr(request.state, "web_session", _UNRESOLVED)
-    if cached is not _UNRESOLVED:
-        assert cached is None or isinstance(cached, WebSession)
-        return cached
-    token = request.cookies.get(SESSION_COOKIE)
-    found = resolve_session(db, token, settings, utc_now()) if token else None
-    request.state.web_session = found
-    request.state.principal = None if found is None else _principal(found)
-    return found
+def _resolve(engine: Engine, session_id: str, settings: WebSettings,
+             now: dt.datetime) -> Principal | None:
+    """Read the session (and its user's sites); write ``last_seen`` at most once a minute."""
+    with unit_of_work(engine, read_only=True) as session:
+        row = resolve_session(session, session_id, settings, now)
+        if row is None:
+            return None
+        principal = _principal(row)
+        touch = touch_due(row, now)
+    if touch:
+        with unit_of_work(engine) as session:
+            touch_web_session(session, session_id, now)
+    return principal
 
 
 def _principal(web_session: WebSession) -> Principal:
     user = web_session.user
-    return Principal(user.id, user.username, user.role, site_scope(user), web_session.csrf_token)
+    return Principal(user.id, user.username, user.role, site_scope(user),
+                     web_session.csrf_token, web_session.expires_at)
+
+
+async def optional_user(
+    request: Request, settings: Settings, engine: Annotated[Engine, Depends(get_engine)]
+) -> Principal | None:
+    """The logged-in user of this request, or ``None``; kept as ``request.state.principal``.
+
+    Remembered per process for a few seconds (:class:`~alsrwe.web.principal.PrincipalCache`).
+    """
+    principal: Principal | None = None
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        session_id = token_hash(token, settings)
+        cache: PrincipalCache = request.app.state.principals
+        now = utc_now()
+        principal = cache.get(session_id, now)
+        if principal is None:
+            principal = await run_in_threadpool(_resolve, engine, session_id, settings, now)
+            if principal is not None:
+                cache.put(session_id, principal)
+    request.state.principal = principal
+    return principal
+
+
+OptionalUser = Annotated[Principal | None, Depends(optional_user)]
 
 
 def request_principal(request: Request) -> Principal | None:
@@ -126,12 +145,9 @@ def request_principal(request: Request) -> Principal | None:
     return principal
 
 
-async def current_user(
-    request: Request, web_session: Annotated[WebSession | None, Depends(live_session)]
-) -> Principal:
+async def current_user(principal: OptionalUser) -> Principal:
     """The logged-in user; NotAuthenticated otherwise (pages redirect to the login form)."""
-    principal = request_principal(request)
-    if web_session is None or principal is None:
+    if principal is None:
         raise NotAuthenticated()
     return principal
 
@@ -168,20 +184,18 @@ async def _submitted_token(request: Request) -> str | None:
     return None
 
 
-async def csrf_protect(
-    request: Request, db: Db, settings: Settings
-) -> None:
+async def csrf_protect(request: Request, principal: OptionalUser) -> None:
     """Refuse a state-changing request that does not echo its CSRF token.
 
     With a session, the token is the session's (form field ``csrf_token`` or header
-    ``X-CSRF-Token``). Without one (the login form, later the self-report link), it is the
+    ``X-CSRF-Token``). Without one (the login form, the self-report link), it is the
     pre-session double-submit cookie; no such cookie means the user must log in first.
+    Also resolves the user for every route, before any route takes a database connection.
     """
     if request.method in SAFE_METHODS:
         return
-    web_session = live_session(request, db, settings)
-    if web_session is not None:
-        expected: str | None = web_session.csrf_token
+    if principal is not None:
+        expected: str | None = principal.csrf_token
     else:
         expected = request.cookies.get(LOGIN_CSRF_COOKIE)
         if expected is None:
@@ -197,6 +211,7 @@ __all__ = [
     "ActiveRegimen",
     "CurrentUser",
     "Db",
+    "OptionalUser",
     "Principal",
     "Settings",
     "Today",
@@ -206,7 +221,8 @@ __all__ = [
     "get_regimen",
     "get_settings",
     "get_today",
-    "live_session",
+    "optional_user",
+    "request_principal",
     "require_aggregate_access",
     "require_cohort_access",
     "require_record_access",

@@ -36,6 +36,11 @@ class WebSettings(Settings):
     - ``max_requests_in_flight``: requests handled at once per process (more wait in the
       event loop); also the size of the database connection pool (default 10, at most 15:
       SQLAlchemy's default pool capacity, used for engines handed to ``create_app``).
+    - ``session_cache_seconds``: how long each process remembers a resolved login session
+      (default 5; 0 asks the database on every request). Logout applies at once in the
+      process that handles it and within this time in the others (``alsrwe.web.principal``).
+    - ``page_cache_entries``: rendered patient pages each process keeps, keyed by the
+      patient's revision (default 500; 0 renders every time; ``alsrwe.web.page_cache``).
     - ``self_report_link_days``: how long a patient's self-report link stays valid (default 7).
     """
 
@@ -50,6 +55,8 @@ class WebSettings(Settings):
     page_size: int = Field(default=25, ge=1, le=200)
     max_requests_in_flight: int = Field(default=10, ge=1, le=15)
     self_report_link_days: int = Field(default=7, ge=1, le=90)
+    page_cache_entries: int = Field(default=500, ge=0, le=100_000)
+    session_cache_seconds: float = Field(default=5.0, ge=0, le=60)
 
     @field_validator("regimen")
     @classmethod

@@ -11,9 +11,10 @@ from typing import Any
 import jinja2
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from starlette.responses import Response
 
-from alsrwe.web.deps import Principal
+from alsrwe.web.principal import Principal
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -52,4 +53,10 @@ def render(
     )
 
 
-__all__ = ["NO_STORE", "make_templates", "render"]
+def render_fragment(request: Request, template: str, **context: Any) -> Markup:
+    """A partial template rendered on its own (to be kept, then placed into a page)."""
+    templates: Jinja2Templates = request.app.state.templates
+    return Markup(templates.env.get_template(template).render(**context))
+
+
+__all__ = ["NO_STORE", "make_templates", "render", "render_fragment"]

@@ -16,9 +16,10 @@ from alsrwe.web.auth import (
     end_session,
     new_csrf_token,
     start_session,
+    token_hash,
     utc_now,
 )
-from alsrwe.web.deps import Db, Settings, live_session
+from alsrwe.web.deps import Db, OptionalUser, Settings
 from alsrwe.web.settings import WebSettings
 from alsrwe.web.templating import render
 
@@ -51,8 +52,9 @@ def _login_form(
 
 
 @router.get("/login")
-def login_page(request: Request, db: Db, settings: Settings, next: str = "/") -> Response:
-    if live_session(request, db, settings) is not None:
+def login_page(request: Request, user: OptionalUser, settings: Settings,
+               next: str = "/") -> Response:
+    if user is not None:
         return RedirectResponse(safe_next(next), status_code=303)
     return _login_form(request, settings, next_path=next)
 
@@ -73,7 +75,7 @@ def login(
                            next_path=next, status_code=400)
     old_token = request.cookies.get(SESSION_COOKIE)
     if old_token:
-        end_session(db, old_token, settings)
+        _end(request, db, old_token, settings)
     token, _ = start_session(db, user, settings, now)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
@@ -84,11 +86,17 @@ def login(
     return response
 
 
+def _end(request: Request, db: Db, token: str, settings: WebSettings) -> None:
+    """End the session of ``token``, and forget it in this process's principal cache."""
+    end_session(db, token, settings)
+    request.app.state.principals.forget(token_hash(token, settings))
+
+
 @router.post("/logout")
 def logout(request: Request, db: Db, settings: Settings) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        end_session(db, token, settings)
+        _end(request, db, token, settings)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax",
                            secure=settings.secure_cookies)

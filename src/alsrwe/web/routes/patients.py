@@ -15,12 +15,13 @@ from starlette.responses import Response
 from alsrwe.domain.alsfrs import item_definitions
 from alsrwe.domain.patient import PatientStatus
 from alsrwe.store.patient_directory import filter_choices, list_patients
-from alsrwe.store.patient_file import PatientFile, patient_file
+from alsrwe.store.patient_file import PatientFile, PatientStamp, patient_file, patient_stamp
 from alsrwe.web.charts import patient_figures
 from alsrwe.web.deps import ActiveRegimen, CurrentUser, Db, Today, require_record_access
 from alsrwe.web.errors import NotFound
+from alsrwe.web.page_cache import PageCache, RenderedPatient, page_key
 from alsrwe.web.schemas import PatientListQuery
-from alsrwe.web.templating import render
+from alsrwe.web.templating import render, render_fragment
 
 router = APIRouter(
     prefix="/patients", include_in_schema=False, dependencies=[Depends(require_record_access)]
@@ -66,9 +67,37 @@ PatientRecord = Annotated[PatientFile, Depends(_file)]
 
 
 @router.get("/{patient_id}")
-def patient_page(request: Request, user: CurrentUser, record: PatientRecord) -> Response:
-    return render(request, "patient.html", user=user, record=record,
-                  figures=patient_figures(record), item_titles=ITEM_TITLES)
+def patient_page(request: Request, db: Db, user: CurrentUser, patient_id: int, today: Today,
+                 regimen: ActiveRegimen) -> Response:
+    """The patient page; its record part is rendered once per patient revision (page_cache)."""
+    stamp = patient_stamp(db, user.scope, patient_id)
+    if stamp is None:
+        raise NotFound("no such patient")
+    cache: PageCache = request.app.state.page_cache
+    key = page_key(stamp, today, regimen.id)
+    page = cache.get(key)
+    if page is None:
+        page = _rendered(request, stamp, _file(db, user, patient_id, today, regimen))
+        cache.put(key, page)
+    return render(request, "patient.html", user=user, page=page)
+
+
+def _rendered(request: Request, stamp: PatientStamp, record: PatientFile) -> RenderedPatient:
+    figures = patient_figures(record)
+    return RenderedPatient(
+        patient=stamp,
+        header=render_fragment(request, "_patient_header.html", record=record),
+        course=render_fragment(request, "_patient_course.html", record=record, figures=figures,
+                               item_titles=ITEM_TITLES),
+        has_figures=bool(figures),
+    )
+
+
+@router.get("/{patient_id}/record")
+def patient_record_page(request: Request, user: CurrentUser, record: PatientRecord) -> Response:
+    """Every row of every table (the patient page shows the latest ten of each)."""
+    return render(request, "patient_record.html", user=user, record=record,
+                  item_titles=ITEM_TITLES)
 
 
 @router.get("/{patient_id}/summary")

@@ -24,7 +24,14 @@ from alsrwe.store.records import RecordInvalid, record_alsfrs
 from alsrwe.store.scope import SiteScope
 from alsrwe.store.self_reports import LinkState, find_link, issue_link, link_state, spend_link
 from alsrwe.web.auth import LOGIN_CSRF_COOKIE, new_csrf_token, token_hash, utc_now
-from alsrwe.web.deps import CurrentUser, Db, Settings, Today, live_session, require_record_access
+from alsrwe.web.deps import (
+    CurrentUser,
+    Db,
+    Settings,
+    Today,
+    request_principal,
+    require_record_access,
+)
 from alsrwe.web.errors import WebError
 from alsrwe.web.form_reader import FormReader
 from alsrwe.web.record_forms import read_alsfrs
@@ -82,9 +89,9 @@ def _open_link(db: Db, settings: WebSettings, token: str) -> tuple[SelfReportLin
     return link, None if link is None else link_state(link, utc_now())
 
 
-def _questionnaire(request: Request, db: Db, settings: WebSettings, values: dict[str, str],
+def _questionnaire(request: Request, settings: WebSettings, values: dict[str, str],
                    problems: dict[str, str], today: dt.date, status_code: int = 200) -> Response:
-    web_session = live_session(request, db, settings)
+    web_session = request_principal(request)  # resolved by csrf_protect, on every route
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE)
     csrf = web_session.csrf_token if web_session is not None else (cookie or new_csrf_token())
     response = render(request, "self_report.html", user=None, csrf_token=csrf, items=ITEMS,
@@ -103,7 +110,7 @@ def self_report_form(
     link, state = _open_link(db, settings, token)
     if link is None or state is not LinkState.OPEN:
         return _closed(request, state)
-    return _questionnaire(request, db, settings, {}, {}, today)
+    return _questionnaire(request, settings, {}, {}, today)
 
 
 @public.post("/{token}")
@@ -127,4 +134,4 @@ def self_report_submit(
             if not spend_link(db, link, utc_now()):
                 raise LinkSpent()  # a concurrent submission won: roll this one back
             return render(request, "self_report_done.html", user=None, today=today)
-    return _questionnaire(request, db, settings, values, reader.problems, today, 422)
+    return _questionnaire(request, settings, values, reader.problems, today, 422)
