@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint venv clean bench
+.PHONY: demo test lint venv clean bench bench-web
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,15 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_synth.py
 	$(BIN)/python benchmarks/bench_lmm_compare.py --groups 1000 10000 100000 \
 	  --contenders duckdb-scan alsrwe-sql alsrwe-engine alsrwe-pandas lme4
+
+# The web load benchmark drives the app with wrk (C; Debian package) on the local PostgreSQL.
+WRK := /usr/bin/wrk
+
+$(WRK):
+	apt-get update -qq && apt-get install -y -qq wrk
+
+bench-web: $(STAMP) $(WRK)
+	$(BIN)/python benchmarks/bench_web.py --workers 2 --duration 20
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache alsrwe.db report

@@ -1,14 +1,22 @@
 """Load benchmark of the web app: patient page and API list under 50 concurrent clients.
 
-    .venv/bin/python benchmarks/bench_web.py --patients 10000 --workers 1 2 --duration 20
+    .venv/bin/python benchmarks/bench_web.py --patients 10000 --workers 2 --duration 20
 
 Creates a dedicated PostgreSQL database (``alsrwe_bench`` on the server of
 ``ALSRWE_BENCH_POSTGRES_URL``, default ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``),
 seeds it with a synthetic cohort (``generate_cohort`` → tidy CSV → ``import_tidy``, timed),
-starts ``uvicorn`` on 127.0.0.1 with 1 and then 2 workers, logs in an admin, and drives each
+starts the app on 127.0.0.1 (``alsrwe serve --workers 2``; ``--server uvicorn`` runs ``uvicorn
+--workers`` instead), logs in an admin, and drives each
 target with ``wrk`` (Debian package ``wrk``; C, so the load generator costs little CPU) for a
-fixed duration: (a) the patient page of random treated patients, (b) ``GET
-/api/v1/patients?limit=25``. Prints p50/p95/p99 latency and requests/s per target as JSON.
+fixed duration: (a) the patient page of random treated patients (500 of them), rendered
+afresh on every request (``patient_page_uncached``: ``ALSRWE_PAGE_CACHE_ENTRIES=0``) and with
+the per-revision page cache (``patient_page``), (b) ``GET /api/v1/patients?limit=25``. Each
+run starts with a 5 s closed-loop warm-up. Prints p50/p95/p99 latency and requests/s per
+target as JSON.
+
+Clients send their next request as soon as the last answer arrives (a closed loop), so the
+latency is mostly queueing: 50 clients at R requests/s wait 50/R s on average. ``--think-ms
+T`` makes each client pause a random 0-2T ms between requests instead (clinicians reading).
 The database is dropped at the end unless ``--keep``; ``--reuse`` skips seeding when it exists.
 Not a test: record the figures, with the command and date, in docs/benchmarks.md ("Web app").
 """
@@ -44,6 +52,11 @@ SECRET = "bench-secret-key-0123456789-0123456789-0123456789"
 WRK_SCRIPT = """
 local ids = {%s}
 local cookie = "%s"
+local think = %d
+delay = function()
+  if think > 0 then return math.random(0, 2 * think) end
+  return 0
+end
 request = function()
   local path = string.gsub("%s", "{id}", ids[math.random(#ids)])
   return wrk.format("GET", path, {["Cookie"] = cookie})
@@ -55,7 +68,13 @@ done = function(summary, latency, requests)
     summary.errors.timeout))
 end
 """
-TARGETS = {"patient_page": "/patients/{id}", "api_list": "/api/v1/patients?limit=25"}
+TARGETS = {"patient_page_uncached": "/patients/{id}", "patient_page": "/patients/{id}",
+           "api_list": "/api/v1/patients?limit=25"}
+UNCACHED = {"patient_page_uncached"}
+WARM_UP_S = 5
+"""Closed-loop warm-up before each measurement: ~3,000 requests, so nearly all of the 500
+patients' pages are in both workers' caches before a measurement starts (even with think time,
+whose own request count would leave a third of them cold)."""
 
 
 def _admin(url: str):  # type: ignore[no-untyped-def]
@@ -118,21 +137,32 @@ def treated_ids(url: str, count: int = 500) -> list[int]:
         engine.dispose()
 
 
-def start_server(url: str, workers: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, workers: int, page_cache: bool = True,
+                 server: str = "alsrwe") -> subprocess.Popen[bytes]:
+    """``alsrwe serve --workers N`` (one SO_REUSEPORT socket per worker), or for comparison
+    ``uvicorn --workers N`` (one shared socket)."""
     env = {**os.environ, "ALSRWE_DATABASE_URL": url, "ALSRWE_ENVIRONMENT": "production",
            "ALSRWE_SECRET_KEY": SECRET, "ALSRWE_COOKIE_SECURE": "false"}
-    command = [sys.executable, "-m", "uvicorn", "--factory", "alsrwe.web.app:app_from_environment",
-               "--host", HOST, "--port", str(PORT), "--workers", str(workers),
-               "--log-level", "warning", "--no-access-log", "--no-server-header"]
-    server = subprocess.Popen(command, env=env)
+    if not page_cache:
+        env["ALSRWE_PAGE_CACHE_ENTRIES"] = "0"
+    if server == "alsrwe":
+        command = [str(Path(sys.executable).with_name("alsrwe")), "serve", "--host", HOST,
+                   "--port", str(PORT), "--workers", str(workers), "--no-access-log",
+                   "--log-level", "warning"]
+    else:
+        command = [sys.executable, "-m", "uvicorn", "--factory",
+                   "alsrwe.web.app:app_from_environment", "--host", HOST, "--port", str(PORT),
+                   "--workers", str(workers), "--log-level", "warning", "--no-access-log",
+                   "--no-server-header"]
+    process = subprocess.Popen(command, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://{HOST}:{PORT}/login", timeout=1).status_code == 200:
-                return server
+                return process
         except httpx.HTTPError:
             time.sleep(0.3)
-    server.terminate()
+    process.terminate()
     raise RuntimeError("the server did not start")
 
 
@@ -150,8 +180,8 @@ def login() -> str:
 
 
 def drive(path: str, ids: list[int], cookie: str, connections: int, duration: int,
-          threads: int) -> dict[str, float]:
-    script = WRK_SCRIPT % (",".join(map(str, ids)), cookie, path)
+          threads: int, think_ms: int = 0) -> dict[str, float]:
+    script = WRK_SCRIPT % (",".join(map(str, ids)), cookie, think_ms, path)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     try:
@@ -169,14 +199,38 @@ def drive(path: str, ids: list[int], cookie: str, connections: int, duration: in
             "timeouts": timeouts}
 
 
+def _run(url: str, workers: int, page_cache: bool, names: list[str], ids: list[int],
+         args: argparse.Namespace) -> dict[str, object]:
+    """Start a server, drive each target (after a warm-up), stop the server."""
+    results: dict[str, object] = {}
+    server = start_server(url, workers, page_cache, args.server)
+    try:
+        cookie = login()
+        for name in names:
+            drive(TARGETS[name], ids, cookie, args.connections, WARM_UP_S, args.wrk_threads)
+            result = drive(TARGETS[name], ids, cookie, args.connections, args.duration,
+                           args.wrk_threads, args.think_ms)
+            result["load_average"] = round(os.getloadavg()[0], 2)
+            results[f"{name}_workers_{workers}"] = result
+            print(name, workers, json.dumps(result), flush=True)
+    finally:
+        server.terminate()
+        server.wait(30)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=10_000)
     parser.add_argument("--carriers", type=int, default=500)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--workers", type=int, nargs="+", default=[2])
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--duration", type=int, default=20, help="seconds per target")
     parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--server", choices=["alsrwe", "uvicorn"], default="alsrwe",
+                        help="alsrwe serve (SO_REUSEPORT per worker) or uvicorn --workers")
+    parser.add_argument("--think-ms", type=int, default=0,
+                        help="mean pause of each client between requests (0: none)")
     parser.add_argument("--targets", nargs="+", default=list(TARGETS), choices=list(TARGETS))
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", action="store_true", help="reuse a seeded database")
@@ -187,7 +241,8 @@ def main() -> None:
     admin_url = os.environ.get("ALSRWE_BENCH_POSTGRES_URL", DEFAULT_ADMIN_URL)
     url = make_url(admin_url).set(database=DB_NAME).render_as_string(hide_password=False)
     report: dict[str, object] = {"date": dt.datetime.now().isoformat(timespec="seconds"),
-                                 "patients": args.patients, "carriers": args.carriers}
+                                 "patients": args.patients, "carriers": args.carriers,
+                                 "think_ms": args.think_ms, "server": args.server}
     try:
         if not (args.reuse and _exists(admin_url)):
             report["seed"] = seed(admin_url, url, args.patients, args.carriers)
@@ -197,19 +252,10 @@ def main() -> None:
             return
         ids = treated_ids(url)
         for workers in args.workers:
-            server = start_server(url, workers)
-            try:
-                cookie = login()
-                for name in args.targets:
-                    drive(TARGETS[name], ids, cookie, args.connections, 3, args.wrk_threads)
-                    result = drive(TARGETS[name], ids, cookie, args.connections, args.duration,
-                                   args.wrk_threads)
-                    result["load_average"] = round(os.getloadavg()[0], 2)
-                    report[f"{name}_workers_{workers}"] = result
-                    print(name, workers, json.dumps(result), flush=True)
-            finally:
-                server.terminate()
-                server.wait(30)
+            for cached in (False, True):
+                names = [n for n in args.targets if (n not in UNCACHED) == cached]
+                if names:
+                    report.update(_run(url, workers, cached, names, ids, args))
     finally:
         if not args.keep:
             _drop(admin_url)

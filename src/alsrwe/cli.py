@@ -27,8 +27,8 @@ from alsrwe.interop.tidy_csv import export_tidy, import_tidy, write_frames
 from alsrwe.store.db import Settings, make_engine, migrate, unit_of_work
 from alsrwe.store.patient_view import PatientNotFound, dosing_calendar, patient_summary
 from alsrwe.store.queries import cohort_summary
-from alsrwe.web.app import DatabaseNotReady
 from alsrwe.web.errors import AccountError
+from alsrwe.web.server import DatabaseNotReady
 
 app = typer.Typer(
     help="alsrwe: registry and real-world evidence for ALS disease-modifying therapy.",
@@ -194,15 +194,21 @@ def serve(
     database: DatabaseOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(
+        min=1, help="Processes sharing the port (for a server: one per core).")] = 1,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+    log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
 ) -> None:
     """Serve the clinic web app (and its JSON API) over the registry."""
-    from alsrwe.web.app import serve as run_server
+    from alsrwe.web.server import serve as run_server
     from alsrwe.web.settings import WebSettings
 
     with user_errors():
         settings = WebSettings(database_url=_existing_registry(database))
-        out.print(f"alsrwe web app on [bold]http://{host}:{port}/[/bold] (Ctrl-C stops it)")
-        run_server(host, port, settings)
+        out.print(f"alsrwe web app on [bold]http://{host}:{port}/[/bold] with {workers} "
+                  f"worker{'s' if workers > 1 else ''} (Ctrl-C stops it)")
+        run_server(host, port, settings, workers=workers, access_log=access_log,
+                   log_level=log_level)
 
 
 user_app = typer.Typer(help="Manage the web app's user accounts.", no_args_is_help=True)

@@ -94,3 +94,19 @@ def test_changing_the_patient_raises_it_and_an_orm_write_too(
         assert patient is not None
         patient.birth_year = 1971
     assert _revisions(engine) == {"BER-001": 1, "BER-002": 1}
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_on_postgresql_a_transaction_writes_each_patient_row_once(
+    engine: Engine, two_patients: dict[str, int]
+) -> None:
+    """An importer's executemany is one statement per row: bumping on each would bloat."""
+    first = two_patients["BER-001"]
+    with unit_of_work(engine) as session:
+        for day in range(1, 21):
+            session.execute(insert(Measurement), [_measurement(first, day)])
+    assert _revisions(engine)["BER-001"] == 1
+    with unit_of_work(engine) as session:  # the patient's own update raises it in its write
+        session.execute(insert(Measurement), [_measurement(first, 21)])
+        session.execute(update(Patient).where(Patient.id == first).values(birth_year=1969))
+    assert _revisions(engine)["BER-001"] == 3

@@ -1,4 +1,4 @@
-"""The web app factory and server: ``create_app(settings)`` builds it, ``serve`` runs it.
+"""The web app factory: ``create_app(settings)`` builds it (``alsrwe.web.server`` runs it).
 
 Nothing connects at import time: the engine is made (or handed in) by the factory, and the
 settings are read once by the caller. Errors are rendered here, once: pages get an HTML page
@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from importlib.resources import files
 from urllib.parse import quote
 
-import uvicorn
 from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -27,7 +26,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alsrwe.domain.errors import DomainError
-from alsrwe.store.db import current_revision, head_revision, make_engine
+from alsrwe.store.db import head_revision, make_engine
 from alsrwe.store.records import RecordInvalid
 from alsrwe.web.cohort_view import CohortCache
 from alsrwe.web.deps import csrf_protect, request_principal
@@ -59,10 +58,6 @@ SECURITY_HEADERS = (
         b"form-action 'self'; frame-ancestors 'none'",
     ),
 )
-
-
-class DatabaseNotReady(RuntimeError):
-    """The database schema is not at the revision this version of alsrwe needs."""
 
 
 class SecurityHeaders:
@@ -225,24 +220,4 @@ def app_from_environment() -> FastAPI:
     return create_app(WebSettings())
 
 
-def serve(host: str, port: int, settings: WebSettings) -> None:
-    """Run the app with uvicorn until interrupted (``alsrwe serve``).
-
-    Raises DatabaseNotReady when the schema is not at this version's revision (run
-    ``alsrwe init`` first), rather than failing on the first request.
-    """
-    engine = make_engine(settings.database_url)
-    try:
-        found, wanted = current_revision(engine), head_revision()
-    finally:
-        engine.dispose()
-    if found != wanted:
-        raise DatabaseNotReady(
-            f"the database is at schema revision {found or 'none'}, not {wanted}: "
-            f"run `alsrwe init` to create or upgrade it"
-        )
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True,
-                server_header=False)
-
-
-__all__ = ["API_PREFIX", "DatabaseNotReady", "app_from_environment", "create_app", "serve"]
+__all__ = ["API_PREFIX", "app_from_environment", "create_app"]

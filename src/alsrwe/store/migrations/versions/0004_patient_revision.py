@@ -10,6 +10,12 @@ database raises it, by triggers, so no writer can forget: the app's forms and AP
 importer, and hand-written SQL alike. PostgreSQL uses statement-level triggers with
 transition tables (one UPDATE per statement, however many rows an import writes); SQLite,
 which has only row-level triggers, one per row.
+
+Once per transaction is enough (no reader sees a transaction's changes before its commit),
+so on PostgreSQL a patient row this transaction already wrote (``xmin`` is the current
+transaction) is not written again: a driver's executemany sends one statement per row, and
+a bump per statement bloated ``patients`` to 129 MB (61,000 dead row versions) in a
+960,000-row import, making ``count(*)`` 50× slower until vacuumed.
 """
 
 from __future__ import annotations
@@ -34,11 +40,13 @@ CREATE FUNCTION alsrwe_raise_patient_revision() RETURNS trigger LANGUAGE plpgsql
 BEGIN
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
     UPDATE patients SET revision = revision + 1
-    WHERE id IN (SELECT DISTINCT patient_id FROM new_rows);
+    WHERE id IN (SELECT DISTINCT patient_id FROM new_rows)
+      AND xmin <> pg_current_xact_id()::xid;
   END IF;
   IF TG_OP IN ('UPDATE', 'DELETE') THEN
     UPDATE patients SET revision = revision + 1
-    WHERE id IN (SELECT DISTINCT patient_id FROM old_rows);
+    WHERE id IN (SELECT DISTINCT patient_id FROM old_rows)
+      AND xmin <> pg_current_xact_id()::xid;
   END IF;
   RETURN NULL;
 END $$
