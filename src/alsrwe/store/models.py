@@ -215,6 +215,9 @@ class AlsfrsAssessment(Base):
     q12: Mapped[int] = mapped_column(SmallInteger)
     gastrostomy: Mapped[bool] = mapped_column(boolean("gastrostomy_bool"))
     source: Mapped[AssessmentSource] = mapped_column(Vocabulary(AssessmentSource))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    """When a clinician reviewed this self-report (migration 0005); clinic ratings: never."""
+    reviewed_by: Mapped[str | None] = mapped_column(String(100))
 
     @property
     def items(self) -> tuple[int, ...]:

@@ -73,8 +73,13 @@ def patient_stamp(session: Session, scope: SiteScope, patient_id: int) -> Patien
 
 @dataclass(frozen=True, slots=True)
 class ScoredAssessment:
-    """One ALSFRS-R rating with its total, domain sub-scores and stages (by the domain)."""
+    """One ALSFRS-R rating with its total, domain sub-scores and stages (by the domain).
 
+    ``reviewed_at``/``reviewed_by``: a self-report's review by a clinician (None until then,
+    and always for clinic ratings).
+    """
+
+    id: int
     date: dt.date
     source: AssessmentSource
     items: tuple[int, ...]
@@ -86,12 +91,19 @@ class ScoredAssessment:
     respiratory: int
     kings_stage: str
     mitos_stage: int
+    reviewed_at: dt.datetime | None
+    reviewed_by: str | None
+
+    @property
+    def awaits_review(self) -> bool:
+        return self.source is AssessmentSource.SELF and self.reviewed_at is None
 
 
 def score(row: AlsfrsAssessment) -> ScoredAssessment:
     """Score a stored assessment with the domain's rules."""
     rating = AlsfrsR.from_items(row.items, gastrostomy=row.gastrostomy)
     return ScoredAssessment(
+        id=row.id,
         date=row.date,
         source=row.source,
         items=rating.items,
@@ -103,6 +115,8 @@ def score(row: AlsfrsAssessment) -> ScoredAssessment:
         respiratory=rating.respiratory,
         kings_stage=kings_stage(rating),
         mitos_stage=mitos_stage(rating),
+        reviewed_at=row.reviewed_at,
+        reviewed_by=row.reviewed_by,
     )
 
 
@@ -128,6 +142,11 @@ class PatientFile:
     administrations: list[Administration]
     adverse_events: list[AdverseEvent]
     milestones: list[Milestone]
+
+    @property
+    def to_review(self) -> list[ScoredAssessment]:
+        """Self-reports no clinician has reviewed yet, oldest first."""
+        return [a for a in self.assessments if a.awaits_review]
 
     @property
     def dose_dates(self) -> list[dt.date]:

@@ -1,4 +1,4 @@
-"""Self-report links: a clinician issues one for a patient; the patient spends it once.
+"""Self-reports: a clinician issues a link, the patient spends it once, a clinician reviews.
 
 The store keeps only the token's keyed hash (made at the edge, like session ids) and the
 link's life: expiry and use. Whether a link may still be used is decided by :func:`link_state`.
@@ -12,9 +12,11 @@ from enum import StrEnum
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from alsrwe.store.models import SelfReportLink
+from alsrwe.domain.alsfrs import AssessmentSource
+from alsrwe.store.models import AlsfrsAssessment, Patient, SelfReportLink
 from alsrwe.store.queries import record_audit
-from alsrwe.store.records import load_patient
+from alsrwe.store.record_updates import scoped_record
+from alsrwe.store.records import RecordInvalid, RecordNotFound, load_patient
 from alsrwe.store.scope import SiteScope
 
 
@@ -72,4 +74,30 @@ def spend_link(session: Session, link: SelfReportLink, now: dt.datetime) -> bool
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
-__all__ = ["LinkState", "find_link", "issue_link", "link_state", "spend_link"]
+def review_self_report(
+    session: Session, scope: SiteScope, assessment_id: int, *, actor: str, now: dt.datetime,
+    patient_id: int | None = None,
+) -> AlsfrsAssessment:
+    """Record that ``actor`` reviewed a self-reported ALSFRS-R, audited; a second review of the
+    same rating changes nothing (the first reviewer and time stay).
+
+    RecordNotFound when the rating is absent, outside ``scope`` or (given ``patient_id``) not
+    that patient's; RecordInvalid when it is a clinic rating (only self-reports are reviewed).
+    """
+    row = scoped_record(session, scope, AlsfrsAssessment, assessment_id)
+    if patient_id is not None and row.patient_id != patient_id:
+        raise RecordNotFound("no such alsfrs assessment")
+    if row.source is not AssessmentSource.SELF:
+        raise RecordInvalid({"assessment_id": "only a self-report is reviewed; "
+                                              "this is a clinic rating"})
+    if row.reviewed_at is None:
+        row.reviewed_at, row.reviewed_by = now, actor
+        session.flush()
+        pseudonym = session.scalar(select(Patient.pseudonym).where(Patient.id == row.patient_id))
+        record_audit(session, actor, "self_report_review", "alsfrs_assessments",
+                     {"patient": pseudonym, "id": row.id, "date": row.date.isoformat()})
+    return row
+
+
+__all__ = ["LinkState", "find_link", "issue_link", "link_state", "review_self_report",
+           "spend_link"]

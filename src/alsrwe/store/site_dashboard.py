@@ -4,7 +4,8 @@
 - adverse events awaiting follow-up (outcome recovering, not recovered or unknown);
 - CSF flags on each patient's latest CSF sample (``csf_flags``, convention 8);
 - carriers whose plasma NfL crossed the surveillance threshold (``nfl_trigger``, convention 10),
-  compared within one assay platform only (convention 9).
+  compared within one assay platform only (convention 9);
+- ALSFRS-R self-reports no clinician has reviewed yet.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alsrwe.domain.alsfrs import AlsfrsR, AssessmentSource
 from alsrwe.domain.biomarkers import (
     DEFAULT_CSF_THRESHOLDS,
     CsfFlags,
@@ -33,7 +35,14 @@ from alsrwe.domain.nfl_surveillance import (
 from alsrwe.domain.patient import PatientStatus
 from alsrwe.domain.regimens import AdministrationStatus, Due, Regimen, next_due
 from alsrwe.domain.safety import AeOutcome
-from alsrwe.store.models import Administration, AdverseEvent, Measurement, Milestone, Patient
+from alsrwe.store.models import (
+    Administration,
+    AdverseEvent,
+    AlsfrsAssessment,
+    Measurement,
+    Milestone,
+    Patient,
+)
 from alsrwe.store.scope import SiteScope
 
 DUE_WINDOW_DAYS = 7
@@ -77,6 +86,14 @@ class NflAlert:
 
 
 @dataclass(frozen=True, slots=True)
+class SelfReportToReview:
+    patient: PatientRef
+    assessment_id: int
+    date: dt.date
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
 class SiteDashboard:
     today: dt.date
     overdue: list[DoseDue]
@@ -84,6 +101,7 @@ class SiteDashboard:
     adverse_events: list[tuple[PatientRef, AdverseEvent]]
     csf_flags: list[CsfFlagRow]
     nfl_alerts: list[NflAlert]
+    self_reports: list[SelfReportToReview]
 
 
 def doses_due(
@@ -193,6 +211,22 @@ def nfl_alerts(
     return alerts
 
 
+def self_reports_to_review(session: Session, scope: SiteScope) -> list[SelfReportToReview]:
+    """Self-reported ALSFRS-R ratings not yet reviewed, oldest first (the total by the domain)."""
+    query = scope.patients(
+        select(AlsfrsAssessment, Patient.pseudonym)
+        .join(Patient, AlsfrsAssessment.patient_id == Patient.id)
+        .where(AlsfrsAssessment.source == AssessmentSource.SELF,
+               AlsfrsAssessment.reviewed_at.is_(None))
+        .order_by(AlsfrsAssessment.date, Patient.pseudonym)
+    )
+    return [
+        SelfReportToReview(PatientRef(row.patient_id, pseudonym), row.id, row.date,
+                           AlsfrsR.from_items(row.items, gastrostomy=row.gastrostomy).total)
+        for row, pseudonym in session.execute(query)
+    ]
+
+
 def site_dashboard(
     session: Session, scope: SiteScope, *, today: dt.date, regimen: Regimen
 ) -> SiteDashboard:
@@ -205,6 +239,7 @@ def site_dashboard(
         adverse_events=open_adverse_events(session, scope),
         csf_flags=flagged_csf(session, scope),
         nfl_alerts=nfl_alerts(session, scope),
+        self_reports=self_reports_to_review(session, scope),
     )
 
 
@@ -215,10 +250,12 @@ __all__ = [
     "DoseDue",
     "NflAlert",
     "PatientRef",
+    "SelfReportToReview",
     "SiteDashboard",
     "doses_due",
     "flagged_csf",
     "nfl_alerts",
     "open_adverse_events",
+    "self_reports_to_review",
     "site_dashboard",
 ]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from alsrwe.store.patient_file import PatientStamp
+from alsrwe.store.patient_file import PatientStamp, ScoredAssessment
 
 PageKey = tuple[int, int, str, dt.date, str]
 
@@ -33,6 +33,8 @@ class RenderedPatient:
     header: Markup
     course: Markup
     has_figures: bool
+    to_review: tuple[ScoredAssessment, ...]
+    """Self-reports awaiting review: data, since their buttons carry the session's token."""
 
 
 def page_key(stamp: PatientStamp, today: dt.date, regimen_id: str) -> PageKey:

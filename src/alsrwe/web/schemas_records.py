@@ -67,6 +67,7 @@ class AlsfrsPublic(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
+    id: int = Field(description="For PATCH /alsfrs/{id} and POST /alsfrs/{id}/review")
     date: dt.date
     source: AssessmentSource
     items: list[int] = Field(description="q1 … q12, each 0-4; q5 is 5b when gastrostomy")
@@ -78,6 +79,9 @@ class AlsfrsPublic(BaseModel):
     respiratory: int
     kings_stage: str = Field(description="King's stage (Balendra et al. 2014)")
     mitos_stage: int = Field(description="MiToS stage (Chiò et al. 2015)")
+    reviewed_at: dt.datetime | None = Field(
+        default=None, description="When a clinician reviewed this self-report")
+    reviewed_by: str | None = Field(default=None, description="Who reviewed it (username)")
 
 
 class AlsfrsListPublic(_Page):

@@ -21,6 +21,8 @@ from alsrwe.store import record_updates, records
 from alsrwe.store.models import Administration, AlsfrsAssessment, Base, Measurement, Milestone
 from alsrwe.store.patient_file import score
 from alsrwe.store.records import RecordInvalid, RecordNotFound
+from alsrwe.store.self_reports import review_self_report
+from alsrwe.web.auth import utc_now
 from alsrwe.web.deps import CurrentUser, Db, Today, require_record_access
 from alsrwe.web.errors import NotFound
 from alsrwe.web.schemas import ErrorPublic
@@ -187,6 +189,15 @@ def update_alsfrs(db: Db, user: CurrentUser,
                   body: AlsfrsUpdate) -> AlsfrsPublic:
     """Correct an ALSFRS-R rating (date, items, item 5 scale); the rating is checked again."""
     row = _update(record_updates.update_alsfrs, db, user, assessment_id, today, body)
+    return AlsfrsPublic.model_validate(score(row), from_attributes=True)
+
+
+@router.post("/alsfrs/{assessment_id}/review")
+def review_alsfrs(db: Db, user: CurrentUser,
+                  assessment_id: Annotated[int, Depends(assessment_in_scope)]) -> AlsfrsPublic:
+    """Mark a self-reported rating reviewed by the caller (a second review changes nothing);
+    422 for a clinic rating."""
+    row = review_self_report(db, user.scope, assessment_id, actor=user.username, now=utc_now())
     return AlsfrsPublic.model_validate(score(row), from_attributes=True)
 
 

@@ -90,6 +90,7 @@ def _rendered(request: Request, stamp: PatientStamp, record: PatientFile) -> Ren
         course=render_fragment(request, "_patient_course.html", record=record, figures=figures,
                                item_titles=ITEM_TITLES),
         has_figures=bool(figures),
+        to_review=tuple(record.to_review),
     )
 
 

@@ -18,6 +18,8 @@ from alsrwe.domain.alsfrs import ITEMS, AssessmentSource
 from alsrwe.interop import cells
 from alsrwe.store.models import Patient
 from alsrwe.store.records import RecordInvalid, RecordNotFound, load_patient, record_alsfrs
+from alsrwe.store.self_reports import review_self_report
+from alsrwe.web.auth import utc_now
 from alsrwe.web.deps import ActiveRegimen, CurrentUser, Db, Today, require_record_access
 from alsrwe.web.errors import NotFound
 from alsrwe.web.form_reader import FormReader, form_values
@@ -121,3 +123,19 @@ def _add_form_routes(form: RecordForm) -> None:
 
 for _form in RECORD_FORMS.values():
     _add_form_routes(_form)
+
+
+# --- Self-report review -------------------------------------------------------------------------
+
+
+@router.post("/self-reports/review")
+def review_self_report_submit(db: Db, user: CurrentUser, patient: PatientInScope,
+                              values: Submitted) -> Response:
+    """Mark one of the patient's self-reported ratings (form field ``assessment_id``) reviewed."""
+    try:
+        assessment_id = int(values.get("assessment_id", ""))
+        review_self_report(db, user.scope, assessment_id, actor=user.username, now=utc_now(),
+                           patient_id=patient.id)
+    except (ValueError, RecordNotFound):
+        raise NotFound("no such self-report") from None
+    return _saved(patient, "self-report-reviewed")
