@@ -156,6 +156,6 @@ __all__ = [
     "record_failed_login",
     "record_successful_login",
     "site_scope",
-    "touch_web_session",
     "sites_by_code",
+    "touch_web_session",
 ]
