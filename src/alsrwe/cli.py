@@ -207,8 +207,11 @@ def serve(
         settings = WebSettings(database_url=_existing_registry(database))
         out.print(f"alsrwe web app on [bold]http://{host}:{port}/[/bold] with {workers} "
                   f"worker{'s' if workers > 1 else ''} (Ctrl-C stops it)")
-        run_server(host, port, settings, workers=workers, access_log=access_log,
-                   log_level=log_level)
+        try:
+            run_server(host, port, settings, workers=workers, access_log=access_log,
+                       log_level=log_level)
+        except OSError as error:
+            raise UserError(f"cannot serve on {host}:{port}: {error.strerror or error}") from None
 
 
 user_app = typer.Typer(help="Manage the web app's user accounts.", no_args_is_help=True)

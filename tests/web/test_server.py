@@ -91,3 +91,22 @@ def _cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+def test_a_taken_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'alsrwe.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    engine.dispose()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [str(Path(sys.executable).with_name("alsrwe")), "serve", "--port", str(port),
+             "--workers", "2"],
+            env={**os.environ, "ALSRWE_DATABASE_URL": url}, capture_output=True, text=True,
+            timeout=60)
+    assert result.returncode == 2
+    assert f"cannot serve on 127.0.0.1:{port}" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr

@@ -78,7 +78,9 @@ def serve(host: str, port: int, settings: WebSettings, *, workers: int = 1,
     """Serve the app until interrupted; ``workers`` processes share the port.
 
     Raises DatabaseNotReady when the schema is not at this version's revision (run
-    ``alsrwe init`` first), rather than failing on the first request.
+    ``alsrwe init`` first), rather than failing on the first request, and OSError when the
+    port cannot be bound. A port is shared only by processes that all ask for it: a server
+    started without ``SO_REUSEPORT`` makes the bind fail here.
     """
     check_schema(settings)
     if workers <= 1:
@@ -106,8 +108,10 @@ def serve(host: str, port: int, settings: WebSettings, *, workers: int = 1,
     signal.signal(signal.SIGINT, stop)
     for process in processes:
         process.start()
+    first: list[multiprocessing.process.BaseProcess] = []
     try:
-        multiprocessing.connection.wait([p.sentinel for p in processes])
+        ended = multiprocessing.connection.wait([p.sentinel for p in processes])
+        first = [p for p in processes if p.sentinel in ended]
     finally:
         for process in processes:
             if process.is_alive():
@@ -115,8 +119,8 @@ def serve(host: str, port: int, settings: WebSettings, *, workers: int = 1,
         for process in processes:
             process.join()
     if not stopping:  # a worker ended by itself: say so, and end as a failed service
-        code = next(p.exitcode for p in processes if p.exitcode is not None)
-        sys.exit(f"a web worker stopped (exit code {code}); the other workers were stopped")
+        codes = ", ".join(str(p.exitcode) for p in first)
+        sys.exit(f"a web worker stopped (exit code {codes}); the other workers were stopped")
 
 
 __all__ = ["DatabaseNotReady", "check_schema", "serve"]
