@@ -195,6 +195,12 @@ async def login(
     )
 
 
+def section_html(html: str, heading_id: str) -> str:
+    """The HTML of a page's section, from its heading (``id``) to the section's end."""
+    start = html.index(f'id="{heading_id}"')
+    return html[start:html.index("</section>", start)]
+
+
 async def csrf_of(client: httpx.AsyncClient) -> str:
     """The logged-in session's CSRF token, from the API."""
     response = await client.get("/api/v1/me")

@@ -21,7 +21,7 @@ from alsrwe.store.models import AlsfrsAssessment, Measurement, Site
 from alsrwe.web.app import create_app
 from alsrwe.web.deps import get_today
 from alsrwe.web.settings import WebSettings
-from tests.web.conftest import TODAY, Registry, login
+from tests.web.conftest import TODAY, Registry, login, section_html
 
 pytestmark = pytest.mark.anyio
 
@@ -81,15 +81,13 @@ async def test_the_page_shows_the_latest_ten_rows_and_the_full_record_every_row(
              "kind": MeasurementKind.NFL_SERUM, "unit": "pg/mL"} for day in range(1, 13)])
     await login(client, "clin")
     page = (await client.get(f"/patients/{patient}")).text
-    section = page[page.index('id="measurements-heading"'):]
-    section = section[:section.index("</section>")]
+    section = section_html(page, "measurements-heading")
     assert "Latest 10 of 15 measurements" in section
     assert f'href="/patients/{patient}/record"' in section
     assert section.count("<tr>") == 1 + 10  # the header row and the ten newest
     assert "2025-02-24" in section and "2024-01-01" not in section
     full = (await client.get(f"/patients/{patient}/record")).text
-    full_section = full[full.index('id="measurements-heading"'):]
-    full_section = full_section[:full_section.index("</section>")]
+    full_section = section_html(full, "measurements-heading")
     assert full_section.count("<tr>") == 1 + 15 and "Latest" not in full_section
 
 

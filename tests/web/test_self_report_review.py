@@ -12,7 +12,7 @@ from sqlalchemy import insert, select
 from alsrwe.domain.alsfrs import AssessmentSource
 from alsrwe.store.db import unit_of_work
 from alsrwe.store.models import AlsfrsAssessment, AuditEntry
-from tests.web.conftest import Registry, csrf_of, form_token, login
+from tests.web.conftest import Registry, csrf_of, form_token, login, section_html
 
 pytestmark = pytest.mark.anyio
 
@@ -27,11 +27,6 @@ def _add_self_report(registry: Registry, pseudonym: str = "BER-001") -> int:
         ).scalar_one()
 
 
-def _section(html: str, heading_id: str) -> str:
-    start = html.index(f'id="{heading_id}"')
-    return html[start:html.index("</section>", start)]
-
-
 async def test_a_self_report_is_listed_until_a_clinician_marks_it_reviewed(
     client: httpx.AsyncClient, registry: Registry
 ) -> None:
@@ -40,11 +35,11 @@ async def test_a_self_report_is_listed_until_a_clinician_marks_it_reviewed(
     await login(client, "clin")
     dashboard = (await client.get("/dashboard")).text
     assert "Self-reports to review (1)" in dashboard
-    assert "BER-001" in _section(dashboard, "review-heading")
+    assert "BER-001" in section_html(dashboard, "review-heading")
     page = (await client.get(f"/patients/{patient}")).text
-    review = _section(page, "review-heading")
+    review = section_html(page, "review-heading")
     assert "2025-03-15 (total 36)" in review and f'value="{assessment}"' in review
-    assert "not reviewed" in _section(page, "assessments-heading")
+    assert "not reviewed" in section_html(page, "assessments-heading")
 
     answer = await client.post(f"/patients/{patient}/self-reports/review",
                                data={"csrf_token": form_token(review),
@@ -54,7 +49,7 @@ async def test_a_self_report_is_listed_until_a_clinician_marks_it_reviewed(
     assert "Saved: self-report marked reviewed." in page
     assert 'id="review-heading"' not in page
     today = dt.datetime.now(dt.UTC).date().isoformat()
-    assert f"reviewed by clin on {today}" in _section(page, "assessments-heading")
+    assert f"reviewed by clin on {today}" in section_html(page, "assessments-heading")
     assert "Self-reports to review (0)" in (await client.get("/dashboard")).text
     with unit_of_work(registry.engine) as session:
         audit = session.scalars(select(AuditEntry)

@@ -82,12 +82,14 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _given_dose_of(drug: str) -> tuple[Any, ...]:
+    """The conditions of "this patient had a dose of ``drug`` given" (correlated on Patient)."""
+    return (Administration.patient_id == Patient.id, Administration.drug == drug,
+            Administration.status == AdministrationStatus.GIVEN)
+
+
 def _treated(drug: str) -> Any:
-    return exists().where(
-        Administration.patient_id == Patient.id,
-        Administration.drug == drug,
-        Administration.status == AdministrationStatus.GIVEN,
-    )
+    return exists().where(*_given_dose_of(drug))
 
 
 def _filtered(query: Select[*Ts], scope: SiteScope, chosen: PatientFilter) -> Select[*Ts]:
@@ -120,8 +122,7 @@ def _treated_flag(drug: str) -> Any:
     """
     first = (
         select(literal(1))
-        .where(Administration.patient_id == Patient.id, Administration.drug == drug,
-               Administration.status == AdministrationStatus.GIVEN)
+        .where(*_given_dose_of(drug))
         .limit(1)
         .correlate(Patient)
         .scalar_subquery()
