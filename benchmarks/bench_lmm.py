@@ -16,7 +16,7 @@ Contenders:
 * ``duckdb-scan``: one ``GROUP BY g`` in DuckDB that computes the per-group sufficient
   statistics (10 sums) and fetches them: the floor, reading the data once.
 * ``alsrwe-sql``: that same scan, then ``fit_lmm_stats``: the whole fit, scan included.
-* ``alsrwe-engine``: ``alsrwe.analytics.engine_stats.lmm_stats`` on an Ibis DuckDB table, then
+* ``alsrwe-engine``: ``alsrwe.analytics.lmm.engine_stats.lmm_stats`` on an Ibis DuckDB table, then
   ``fit_lmm_stats`` (only when that module exists).
 * ``alsrwe-pandas``: ``sufficient_stats`` on a pandas frame, then ``fit_lmm_stats``.
 * ``statsmodels``: ``MixedLM.from_formula(..., re_formula="~t").fit(reml=True)``.
@@ -99,7 +99,7 @@ def _peak_mib() -> float:
 def _stats_from_scan(scan: dict[str, np.ndarray]) -> Any:
     """SufficientStats from the scan's columns, groups in sorted order like sufficient_stats."""
     from alsrwe.analytics import SufficientStats
-    from alsrwe.analytics.sufficient import check_collinearity
+    from alsrwe.analytics.lmm.sufficient import check_collinearity
 
     order = np.argsort(scan["g"], kind="stable")
     c = {k: np.asarray(v, dtype=np.float64)[order] for k, v in scan.items() if k != "g"}
@@ -180,7 +180,7 @@ def _run_engine(n_groups: int, seed: int) -> dict[str, Any]:
     import ibis
 
     from alsrwe.analytics import fit_lmm_stats
-    from alsrwe.analytics.engine_stats import lmm_stats
+    from alsrwe.analytics.lmm.engine_stats import lmm_stats
 
     out: dict[str, Any] = {}
     with _timed(out, "load"):

@@ -41,7 +41,7 @@ ESTIMATES = ("Intercept", "t", "t_post", "sd_intercept", "sd_slope", "corr", "si
 
 def _engine_available() -> bool:
     try:
-        import alsrwe.analytics.engine_stats  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
+        import alsrwe.analytics.lmm.engine_stats  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
     except ImportError:
         return False
     return True

@@ -95,8 +95,8 @@ def _drop(admin_url: str) -> None:
 def seed(admin_url: str, url: str, patients: int, carriers: int) -> dict[str, float]:
     """Create, migrate and fill the benchmark database; returns the seconds of each step."""
     from alsrwe.interop.tidy_csv import import_tidy, write_frames
+    from alsrwe.store.writes.accounts import create_account
     from alsrwe.synth import CohortParams, generate_cohort
-    from alsrwe.web.auth import create_user
 
     _drop(admin_url)
     with _admin(admin_url).connect() as c:
@@ -118,7 +118,8 @@ def seed(admin_url: str, url: str, patients: int, carriers: int) -> dict[str, fl
             times["import_s"] = time.perf_counter() - start
         with engine.begin() as c:
             c.exec_driver_sql("ANALYZE")
-        create_user(engine, USER, PASSWORD, "admin", [])
+        with unit_of_work(engine) as session:
+            create_account(session, USER, PASSWORD, "admin", [], actor="bench")
     finally:
         engine.dispose()
     return {k: round(v, 1) for k, v in times.items()}

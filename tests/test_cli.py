@@ -17,6 +17,7 @@ runner = CliRunner()
 def registry(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     folder = write(tmp_path / "in", VALID)
+    assert runner.invoke(app, ["init", "--database", url]).exit_code == 0
     result = runner.invoke(app, ["import", str(folder), "--database", url])
     assert result.exit_code == 0, result.output
     return url
@@ -74,6 +75,7 @@ def test_unknown_regimen_is_refused(registry: str) -> None:
 
 def test_bad_import_lists_problems_and_writes_nothing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'bad.db'}"
+    assert runner.invoke(app, ["init", "--database", url]).exit_code == 0
     files = dict(VALID)
     files["alsfrs"] = files["alsfrs"].replace("2023-04-12,4,4,3,3,2", "2023-04-12,4,4,3,9,2")
     result = runner.invoke(app, ["import", str(write(tmp_path / "in", files)), "--database", url])

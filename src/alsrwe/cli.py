@@ -1,7 +1,9 @@
 """The one command line of alsrwe (Typer + rich), thin over the layers.
 
-User errors (bad input, unknown patient, rejected import) print one clear line per problem on
-stderr and exit with status 2; they never show a traceback.
+User errors (the domain's :class:`~alsrwe.domain.errors.AlsrweError` tree: invalid input,
+not found, conflict) print one clear line per problem on stderr and exit with status 2; they
+never show a traceback. Every command that writes says which database it wrote; a command
+that fails leaves no new database file behind; reading commands never create a registry.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -20,15 +22,25 @@ from rich.table import Table
 from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
-from alsrwe.domain.errors import DomainError
+from alsrwe.domain.access import normalize_username
+from alsrwe.domain.errors import (
+    AlsrweError,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    Problem,
+    UnconfirmedWarnings,
+)
 from alsrwe.domain.regimens import REGIMENS, Regimen
-from alsrwe.interop.problems import ImportRejected
-from alsrwe.interop.tidy_csv import export_tidy, import_tidy, write_frames
-from alsrwe.store.db import Settings, make_engine, migrate, unit_of_work
-from alsrwe.store.patient_view import PatientNotFound, dosing_calendar, patient_summary
-from alsrwe.store.queries import cohort_summary
-from alsrwe.web.errors import AccountError
-from alsrwe.web.server import DatabaseNotReady
+from alsrwe.domain.tidy_format import CONFIRMED_WARNINGS
+from alsrwe.interop.tidy_csv import check_tidy_dir, export_tidy, import_tidy, write_frames
+from alsrwe.store.db import Settings, current_revision, make_engine, migrate, unit_of_work
+from alsrwe.store.reads.counts import RegistryCounts, registry_counts
+from alsrwe.store.reads.origin import DEMO_ACTOR, registry_origin
+from alsrwe.store.reads.summary import dosing_calendar, patient_summary
+from alsrwe.store.reads.users import get_user
+from alsrwe.store.scope import SiteScope
+from alsrwe.store.writes.accounts import create_account
 
 app = typer.Typer(
     help="alsrwe: registry and real-world evidence for ALS disease-modifying therapy.",
@@ -49,10 +61,30 @@ DatabaseOption = Annotated[
         help="SQLAlchemy URL of the registry (default: $ALSRWE_DATABASE_URL or ./alsrwe.db).",
     ),
 ]
+AcceptWarnings = Annotated[bool, typer.Option(
+    "--accept-warnings",
+    help=f"Confirm every plausibility warning (otherwise a row confirms its own in the "
+         f"{CONFIRMED_WARNINGS} column).")]
 
 
-class UserError(ValueError):
-    """A mistake in what the user asked for, rendered as one line."""
+def _error(text: str) -> None:
+    err.print(f"[red]error[/red] {text}", highlight=False)
+
+
+def _invalid(error: InvalidInput) -> None:
+    for problem in error.problems[:MAX_PROBLEMS_SHOWN]:
+        label = "[yellow]warning[/yellow]" if problem.soft else "[red]error[/red]"
+        err.print(f"{label} {problem}", highlight=False)
+    hidden = len(error.problems) - MAX_PROBLEMS_SHOWN
+    if hidden > 0:
+        err.print(f"… and {hidden} more", highlight=False)
+    if isinstance(error, UnconfirmedWarnings):
+        err.print(f"{len(error.problems)} warning(s) need confirmation: check them, then pass "
+                  f"--accept-warnings or list their codes in the row's {CONFIRMED_WARNINGS} "
+                  "column; nothing was written", highlight=False)
+    else:
+        err.print(f"rejected: {len(error.hard)} problem(s); nothing was written",
+                  highlight=False)
 
 
 @contextmanager
@@ -60,34 +92,26 @@ def user_errors() -> Iterator[None]:
     """The CLI's one error boundary: user errors become lines on stderr and exit status 2."""
     try:
         yield
-    except ImportRejected as rejected:
-        for problem in rejected.problems[:MAX_PROBLEMS_SHOWN]:
-            err.print(f"[red]error[/red] {problem}", markup=True, highlight=False)
-        hidden = len(rejected.problems) - MAX_PROBLEMS_SHOWN
-        if hidden > 0:
-            err.print(f"[red]error[/red] … and {hidden} more problems", highlight=False)
-        err.print(f"import rejected: {len(rejected.problems)} problem(s); nothing was written",
-                  highlight=False)
+    except InvalidInput as error:
+        _invalid(error)
         raise typer.Exit(2) from None
-    except (DomainError, UserError, PatientNotFound, AccountError, DatabaseNotReady) as error:
-        err.print(f"[red]error[/red] {error}", highlight=False)
+    except AlsrweError as error:
+        _error(str(error))
         raise typer.Exit(2) from None
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "settings"
-        err.print(f"[red]error[/red] {where}: {first['msg']}", highlight=False)
+        _error(f"{where}: {first['msg']}")
         raise typer.Exit(2) from None
     except (ArgumentError, NoSuchModuleError) as error:
-        err.print(f"[red]error[/red] --database: not a usable database URL ({error})",
-                  highlight=False)
+        _error(f"--database: not a usable database URL ({error})")
         raise typer.Exit(2) from None
     except OSError as error:
-        err.print(f"[red]error[/red] {error.filename or ''}: {error.strerror or error}",
-                  highlight=False)
+        _error(f"{error.filename or ''}: {error.strerror or error}")
         raise typer.Exit(2) from None
     except OperationalError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        err.print(f"[red]error[/red] cannot open the database: {reason}", highlight=False)
+        _error(f"cannot open the database: {reason}")
         raise typer.Exit(2) from None
 
 
@@ -95,44 +119,83 @@ def _database_url(database: str | None) -> str:
     return database or Settings().database_url
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (absolute), or None for a server or an in-memory database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database or "").resolve()
+
+
+def _shown(url: str) -> str:
+    """How a command names the database it used: a SQLite file's absolute path, else the URL."""
+    path = _sqlite_file(url)
+    return str(path) if path is not None else make_url(url).render_as_string(hide_password=True)
+
+
 def _existing_registry(database: str | None) -> str:
-    """The URL of a registry that must already exist (reading commands never create one)."""
-    url = make_url(_database_url(database))
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        path = Path(url.database or "")
-        if not path.exists():
-            raise UserError(f"no registry at {path}: run `alsrwe init` or `alsrwe demo` first")
-    return url.render_as_string(hide_password=False)
+    """The URL of a registry that must already exist (only init and demo create one)."""
+    url = _database_url(database)
+    path = _sqlite_file(url)
+    if path is not None and not path.exists():
+        raise Conflict(f"no registry at {path}: create it with `alsrwe init`, or name another "
+                       "with --database / ALSRWE_DATABASE_URL")
+    return make_url(url).render_as_string(hide_password=False)
+
+
+@contextmanager
+def new_file_guard(url: str) -> Iterator[None]:
+    """Remove a SQLite file (and its -wal/-shm) that this command created, if it fails."""
+    path = _sqlite_file(url)
+    existed = path is None or path.exists()
+    try:
+        yield
+    except BaseException:
+        if not existed and path is not None:
+            for leftover in (path, path.with_name(path.name + "-wal"),
+                             path.with_name(path.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def registry_engine(url: str, *, create: bool = False) -> Iterator[Engine]:
+    """An engine on ``url`` (migrated when ``create``), disposed after the block."""
+    engine = make_engine(url)
+    try:
+        if create:
+            migrate(engine)
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @app.command()
 def init(database: DatabaseOption = None) -> None:
     """Create the registry database, or migrate it to the current schema."""
     with user_errors():
-        engine = make_engine(_database_url(database))
-        try:
-            migrate(engine)
-        finally:
-            engine.dispose()
-    out.print(f"registry ready at [bold]{engine.url.render_as_string(hide_password=True)}[/bold]")
+        url = _database_url(database)
+        with new_file_guard(url), registry_engine(url, create=True):
+            pass
+    out.print(f"registry ready at [bold]{_shown(url)}[/bold]")
 
 
 @app.command("import")
 def import_command(
     directory: Annotated[Path, typer.Argument(help="Folder with the tidy CSV files.")],
     database: DatabaseOption = None,
+    accept_warnings: AcceptWarnings = False,
 ) -> None:
     """Import a folder of tidy CSV files (docs/data-format.md) in one transaction."""
     with user_errors():
         if not directory.is_dir():
-            raise UserError(f"{directory}: not a folder")
-        engine = make_engine(_database_url(database))
-        try:
-            migrate(engine)
-            report = import_tidy(engine, directory, today=date.today(), progress=True)
-        finally:
-            engine.dispose()
-    _print_import_report(report.counts, report.ignored_columns)
+            raise InvalidInput([Problem(None, "not a folder", file=str(directory))])
+        url = _existing_registry(database)
+        with registry_engine(url, create=True) as engine, out.status("checking and importing…"):
+            report = import_tidy(engine, directory, today=date.today(),
+                                 accept_warnings=accept_warnings)
+    _print_import_report(report.counts, report.ignored_columns, report.confirmed_warnings)
+    out.print(f"imported into [bold]{_shown(url)}[/bold]")
 
 
 @app.command("export")
@@ -141,16 +204,24 @@ def export_command(
     database: DatabaseOption = None,
 ) -> None:
     """Export the registry as tidy CSV files (the format `alsrwe import` reads)."""
-    with user_errors():
-        engine = make_engine(_existing_registry(database))
-        try:
-            counts = export_tidy(engine, directory)
-        finally:
-            engine.dispose()
+    with user_errors(), registry_engine(_existing_registry(database)) as engine:
+        counts = export_tidy(engine, directory)
     table = Table("file", "rows", title=f"exported to {directory}")
     for name, rows in counts.items():
         table.add_row(f"{name}.csv", str(rows))
     out.print(table)
+
+
+def _refuse_foreign_registry(engine: Engine, url: str) -> None:
+    """``alsrwe demo`` writes only into an empty registry or one it wrote itself."""
+    with unit_of_work(engine, read_only=True) as session:
+        origin = registry_origin(session)
+    if not origin.demo_only:
+        raise Conflict(
+            f"{_shown(url)} holds a registry with data not written by alsrwe demo "
+            f"({origin.patients} people, {origin.users} users, {origin.other_writes} changes by "
+            "others); the demo never writes into it. Name a new database with --database "
+            "(e.g. sqlite:///alsrwe-demo.db)")
 
 
 @app.command()
@@ -160,33 +231,37 @@ def demo(
     carriers: Annotated[int, typer.Option(help="Synthetic presymptomatic carriers.")] = 40,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic cohort.")] = 2026,
 ) -> None:
-    """Set up a registry with a seeded synthetic 3-site cohort and print its summary."""
+    """Set up a registry with a seeded synthetic 3-site cohort and print its summary.
+
+    Only into a new or empty registry, or one the demo made: never over real data.
+    """
     from alsrwe.synth import CohortParams, generate_cohort
 
     with user_errors():
+        params = CohortParams(seed=seed, n_patients=patients, n_carriers=carriers,
+                              as_of=date.today())
         url = _database_url(database)
-        engine = make_engine(url)
-        try:
+        with new_file_guard(url), registry_engine(url) as engine:
+            if current_revision(engine) is not None:
+                _refuse_foreign_registry(engine, url)
             migrate(engine)
             with out.status("generating the synthetic cohort…"):
-                cohort = generate_cohort(CohortParams(
-                    seed=seed, n_patients=patients, n_carriers=carriers, as_of=date.today()
-                ))
+                cohort = generate_cohort(params)
             with tempfile.TemporaryDirectory(prefix="alsrwe-demo-") as folder:
                 write_frames(cohort.tables(), Path(folder))
-                report = import_tidy(engine, Path(folder), today=date.today(), progress=True,
-                                     actor="alsrwe demo")
-            _print_import_report(report.counts, report.ignored_columns)
-            with unit_of_work(engine) as session:
-                summary = cohort_summary(session)
+                report = import_tidy(engine, Path(folder), today=date.today(),
+                                     actor=DEMO_ACTOR)
+            _print_import_report(report.counts, report.ignored_columns,
+                                 report.confirmed_warnings)
             logins = _demo_users(engine)
-        finally:
-            engine.dispose()
-    _print_cohort_summary(summary)
+            with unit_of_work(engine, read_only=True) as session:
+                counts = registry_counts(session, SiteScope.every_site(), suppress_below=0)
+    _print_cohort_summary(counts)
     _print_demo_logins(logins)
-    out.print("\nTry: [bold]alsrwe patient "
-              f"{cohort.patients['patient_id'].iloc[0]}[/bold] and "
-              f"[bold]alsrwe schedule {cohort.patients['patient_id'].iloc[0]}[/bold]")
+    out.print(f"demo registry at [bold]{_shown(url)}[/bold]")
+    first = cohort.patients["patient_id"].iloc[0]
+    out.print(f"\nTry: [bold]alsrwe patient {first}[/bold] and [bold]alsrwe schedule "
+              f"{first}[/bold]")
 
 
 @app.command()
@@ -211,11 +286,17 @@ def serve(
             run_server(host, port, settings, workers=workers, access_log=access_log,
                        log_level=log_level)
         except OSError as error:
-            raise UserError(f"cannot serve on {host}:{port}: {error.strerror or error}") from None
+            raise Conflict(f"cannot serve on {host}:{port}: {error.strerror or error}") from None
 
 
 user_app = typer.Typer(help="Manage the web app's user accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+
+
+def _add_user(engine: Engine, username: str, password: str, role: str, sites: list[str],
+              actor: str) -> None:
+    with unit_of_work(engine) as session:
+        create_account(session, username, password, role, sites, actor=actor)
 
 
 @user_app.command("add")
@@ -230,18 +311,14 @@ def user_add(
         help="Password (12+ characters); asked for when omitted.", hide_input=True)] = None,
 ) -> None:
     """Create a user of the web app with a role and the sites they may see."""
-    from alsrwe.web.auth import create_user
-
     with user_errors():
+        url = _existing_registry(database)
         secret = password or typer.prompt("password", hide_input=True,
                                           confirmation_prompt=True)
-        engine = make_engine(_database_url(database))
-        try:
-            migrate(engine)
-            create_user(engine, username, secret, role, list(site or []))
-        finally:
-            engine.dispose()
-    out.print(f"user [bold]{username}[/bold] created ({role})")
+        with registry_engine(url, create=True) as engine:
+            _add_user(engine, username, secret, role, list(site or []), actor="cli")
+    out.print(f"user [bold]{normalize_username(username)}[/bold] created ({role}) in "
+              f"[bold]{_shown(url)}[/bold]")
 
 
 @app.command()
@@ -251,17 +328,19 @@ def analyze(
     out_dir: Annotated[Path, typer.Option(
         "--out", help="Folder for report.html and its files.")] = Path("report"),
     csv_dir: Annotated[Path | None, typer.Option(
-        "--csv", help="Analyse a tidy CSV folder instead of the registry.")] = None,
+        "--csv", help="Analyse a tidy CSV folder (checked as an import) instead of the "
+                      "registry.")] = None,
     engine: Annotated[str, typer.Option(
         help="duckdb (copy into DuckDB) or native (run inside a PostgreSQL registry).")
     ] = "duckdb",
+    accept_warnings: AcceptWarnings = False,
 ) -> None:
     """Write the cohort report (report.html + JSON/CSV of every table) for the registry."""
-    from alsrwe.analytics.data import Cohort
-    from alsrwe.analytics.report import ReportSettings, build_report
+    from alsrwe.analytics import Cohort, ReportSettings, build_report
 
     with user_errors():
         if csv_dir is not None:
+            check_tidy_dir(csv_dir, today=date.today(), accept_warnings=accept_warnings)
             cohort = Cohort.from_csv_dir(csv_dir)
         else:
             cohort = Cohort.from_registry(_existing_registry(database), engine=engine)
@@ -286,13 +365,9 @@ def patient(
     """Summary of one patient: variant, stage, ΔFRS, latest scores and the next dose."""
     with user_errors():
         chosen = _regimen(regimen)
-        engine = make_engine(_existing_registry(database))
-        try:
-            with unit_of_work(engine, read_only=True) as session:
-                summary = patient_summary(session, patient_id, today=date.today(),
-                                          regimen=chosen)
-        finally:
-            engine.dispose()
+        with registry_engine(_existing_registry(database)) as engine, unit_of_work(
+                engine, read_only=True) as session:
+            summary = patient_summary(session, patient_id, today=date.today(), regimen=chosen)
     table = Table(show_header=False, title=f"patient {summary.pseudonym}", title_justify="left")
     table.add_column(style="bold")
     table.add_column()
@@ -311,13 +386,10 @@ def schedule(
     """The dosing calendar: doses given (with delays), missed ones and the next planned."""
     with user_errors():
         chosen = _regimen(regimen)
-        engine = make_engine(_existing_registry(database))
-        try:
-            with unit_of_work(engine, read_only=True) as session:
-                calendar = dosing_calendar(session, patient_id, today=date.today(),
-                                           regimen=chosen, ahead=ahead)
-        finally:
-            engine.dispose()
+        with registry_engine(_existing_registry(database)) as engine, unit_of_work(
+                engine, read_only=True) as session:
+            calendar = dosing_calendar(session, patient_id, today=date.today(),
+                                       regimen=chosen, ahead=ahead)
     table = Table(*calendar.columns, title=calendar.title, title_justify="left")
     for row in calendar.rows:
         table.add_row(*row)
@@ -326,11 +398,10 @@ def schedule(
 
 
 def _regimen(regimen_id: str) -> Regimen:
-    try:
-        return REGIMENS[regimen_id]
-    except KeyError:
+    if regimen_id not in REGIMENS:
         known = ", ".join(sorted(REGIMENS))
-        raise UserError(f"--regimen: '{regimen_id}' is not one of: {known}") from None
+        raise DomainError("--regimen", f"'{regimen_id}' is not one of: {known}")
+    return REGIMENS[regimen_id]
 
 
 DEMO_PASSWORD = "alsrwe-demo-2026"
@@ -347,15 +418,12 @@ DEMO_USERS = (
 
 def _demo_users(engine: Engine) -> list[tuple[str, str, str]]:
     """One user per role (created once; a re-run keeps them): (username, role, sites)."""
-    from alsrwe.store.users import get_user
-    from alsrwe.web.auth import create_user
-
     logins = []
     for username, role, sites in DEMO_USERS:
-        with unit_of_work(engine) as session:
+        with unit_of_work(engine, read_only=True) as session:
             exists = get_user(session, username) is not None
         if not exists:
-            create_user(engine, username, DEMO_PASSWORD, role, list(sites))
+            _add_user(engine, username, DEMO_PASSWORD, role, list(sites), actor=DEMO_ACTOR)
         logins.append((username, role, ", ".join(sites) or "all"))
     return logins
 
@@ -369,34 +437,36 @@ def _print_demo_logins(logins: list[tuple[str, str, str]]) -> None:
 
 
 def _print_import_report(counts: dict[str, tuple[int, int, int]],
-                         ignored: dict[str, list[str]]) -> None:
+                         ignored: dict[str, list[str]], confirmed: int) -> None:
     table = Table("file", "inserted", "updated", "unchanged", title="import")
     for name, (inserted, updated, unchanged) in counts.items():
         table.add_row(f"{name}.csv", str(inserted), str(updated), str(unchanged))
     out.print(table)
     for name, columns in ignored.items():
         out.print(f"[yellow]note[/yellow] {name}.csv: ignored columns {', '.join(columns)}")
+    if confirmed:
+        out.print(f"[yellow]note[/yellow] {confirmed} plausibility warning(s) confirmed and "
+                  "kept with their records")
 
 
-def _print_cohort_summary(summary: dict[str, Any]) -> None:
+def _print_cohort_summary(counts: RegistryCounts, top_variants: int = 5) -> None:
     """The registry at a glance: people by site and status, variants, treatment, safety."""
-    out.print(f"\n[bold]registry: {summary['patients']} people[/bold]")
+    out.print(f"\n[bold]registry: {counts.people} people[/bold]")
     head = Table("site", "people")
-    for site, count in summary["by_site"].items():
+    for site, count in counts.by_site.items():
         head.add_row(site, str(count))
     out.print(head)
-    status = ", ".join(f"{count} {name}s" for name, count in summary["by_status"].items())
-    out.print(f"{status}; {summary['on_treatment']} with a tofersen dose given; "
-              f"{summary['assessments']} ALSFRS-R assessments; {summary['deaths']} deaths")
+    status = ", ".join(f"{count} {name}s" for name, count in counts.by_status.items())
+    out.print(f"{status}; {counts.on_treatment} with a tofersen dose given; "
+              f"{counts.assessments} ALSFRS-R assessments; {counts.deaths} deaths")
     variants = Table("SOD1 variant (HGVS)", "legacy", "people", title="commonest variants",
                      title_justify="left")
-    for variant in summary["variants"]:
-        variants.add_row(variant["hgvs"], variant["legacy"], str(variant["patients"]))
+    for hgvs, legacy, people in counts.variants[:top_variants]:
+        variants.add_row(hgvs, legacy, str(people))
     out.print(variants)
     events = Table("adverse event", "events", title="adverse events", title_justify="left")
-    for term, count in sorted(summary["adverse_events_by_term"].items(),
-                              key=lambda item: -item[1]):
-        events.add_row(term, str(count))
+    for term, n in sorted(counts.adverse_events_by_term.items(), key=lambda item: -(item[1] or 0)):
+        events.add_row(term, str(n))
     out.print(events)
 
 

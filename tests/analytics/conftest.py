@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
-from alsrwe.analytics.data import SCHEMAS, Cohort, coerce_frame
+from alsrwe.analytics.cohort import SCHEMAS, Cohort, coerce_frame
 from alsrwe.interop.tidy_csv import import_tidy, write_frames
 from alsrwe.store.db import make_engine, migrate
 from alsrwe.synth import CohortParams, SyntheticCohort, generate_cohort

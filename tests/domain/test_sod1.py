@@ -17,6 +17,7 @@ from alsrwe.domain.sod1 import (
     Zygosity,
     parse_sod1_variant,
 )
+from alsrwe.domain.sod1_reference import GENETIC_CODE, SOD1_CODING_SEQUENCE, translate
 
 THREE = {
     "A": "Ala", "R": "Arg", "N": "Asn", "D": "Asp", "C": "Cys", "Q": "Gln", "E": "Glu",
@@ -135,9 +136,25 @@ def test_stop_gain_is_one_variant_in_every_spelling(text: str) -> None:
 
 
 def test_cdna_positions_in_the_same_codon_are_consistent() -> None:
-    # Codon 5 spans c.13-c.15: codon = ceil(c. position / 3).
-    for position in (13, 14, 15):
-        assert parse_sod1_variant(f"c.{position}C>T p.A5V").cdna == f"c.{position}C>T"
+    # Codon 5 spans c.13-c.15 (GCC, Ala): each base change gives its own protein change.
+    assert parse_sod1_variant("c.13G>A").hgvs == "p.Ala5Thr"
+    assert parse_sod1_variant("c.14C>T").legacy == "A4V"
+    assert "synonymous" in rejected("c.15C>T").rule  # GCC → GCT is still Ala
+
+
+def test_bare_cdna_is_translated_with_the_coding_sequence() -> None:
+    # Worked examples of docs/domain-rules.md §8: A4V = c.14C>T p.(Ala5Val); D90A = c.272A>C
+    # p.(Asp91Ala) (Meyer et al., Muscle Nerve 2023).
+    for cdna, legacy, hgvs in (("c.14C>T", "A4V", "p.Ala5Val"),
+                               ("NM_000454.5:c.272A>C", "D90A", "p.Asp91Ala")):
+        v = parse_sod1_variant(cdna)
+        assert (v.legacy, v.hgvs, v.cdna) == (legacy, hgvs, cdna.split(":")[-1])
+        assert v.input_text == cdna
+
+
+def test_the_coding_sequence_translates_to_the_reference_protein() -> None:
+    assert len(SOD1_CODING_SEQUENCE) == 465
+    assert translate(SOD1_CODING_SEQUENCE) == SOD1_PROTEIN_SEQUENCE + STOP
 
 
 def test_variant_is_frozen_and_hashable() -> None:
@@ -153,7 +170,7 @@ def test_direct_construction_is_validated() -> None:
     with pytest.raises(VariantError, match="residue 5 of NP_000445.1 is Ala"):
         Sod1Variant(5, "G", "V")
     with pytest.raises(VariantError, match="codon"):
-        Sod1Variant(5, "A", "V", cdna="c.16C>T")
+        Sod1Variant(5, "A", "V", cdna="c.16G>T")
     with pytest.raises(VariantError, match="outside SOD1"):
         Sod1Variant(155, "A", "V")
     with pytest.raises(VariantError, match="one-letter amino-acid code"):
@@ -202,9 +219,12 @@ def test_a_residue_matching_neither_numbering() -> None:
         ("   ", "enter a variant name"),
         ("hello", "cannot read"),
         ("A4", "cannot read"),
-        ("c.14C>T", "add the protein change"),
-        ("NM_000454.5:c.14C>T", "add the protein change"),
-        ("c.12C>T p.A5V", "codon 4"),
+        ("c.13C>T p.A5V", "c.13 of the SOD1 coding sequence is G, not C"),
+        ("c.14C>G (A4V)", "changes residue 5 to Gly (G), not to Val (V)"),
+        ("c.3G>A", "start codon"),
+        ("c.465A>G", "stop codon"),
+        ("c.466A>G", "outside the SOD1 coding sequence"),
+        ("c.12G>T p.A5V", "codon 4"),
         ("c.14C>C p.A5V", "does not change the nucleotide"),
         ("c.14C>T c.15C>T p.A5V", "more than one cDNA change"),
         ("c.72+1G>A", "single-nucleotide substitutions"),
@@ -279,11 +299,24 @@ def test_hgvs_spellings_normalize_identically(substitution: tuple[int, str], pre
     assert normalized == {f"{SOD1_PROTEIN_ACCESSION}:p.({three})"}
 
 
-@given(substitutions, st.integers(0, 2))
-def test_cdna_in_the_right_codon_is_kept(substitution: tuple[int, str], offset: int) -> None:
-    position, alt = substitution
-    ref = SOD1_PROTEIN_SEQUENCE[position - 1]
-    cdna = f"c.{3 * position - offset}A>G"
-    v = parse_sod1_variant(f"{cdna} p.({THREE[ref]}{position}{THREE[alt]})")
-    assert v.cdna == cdna
-    assert v.position_hgvs == position
+cdna_changes = st.integers(1, 465).flatmap(
+    lambda pos: st.tuples(st.just(pos), st.sampled_from(
+        sorted(set("ACGT") - {SOD1_CODING_SEQUENCE[pos - 1]}))))
+
+
+@given(cdna_changes)
+def test_a_cdna_change_reads_as_its_translation(change: tuple[int, str]) -> None:
+    position, alt = change
+    ref = SOD1_CODING_SEQUENCE[position - 1]
+    cdna = f"c.{position}{ref}>{alt}"
+    start = (position - 1) // 3 * 3
+    codon = SOD1_CODING_SEQUENCE[start:start + 3]
+    mutated = codon[:position - 1 - start] + alt + codon[position - start:]
+    residue, before, after = start // 3 + 1, GENETIC_CODE[codon], GENETIC_CODE[mutated]
+    if residue == 1 or before in (STOP, after):
+        assert rejected(cdna).field == "sod1_variant"
+        return
+    v = parse_sod1_variant(cdna)
+    assert (v.position_hgvs, v.ref, v.alt, v.cdna) == (residue, before, after, cdna)
+    assert SOD1_PROTEIN_SEQUENCE[residue - 1] == before
+    assert parse_sod1_variant(f"{cdna} ({v.legacy})") == v

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from alsrwe.interop.problems import ImportRejected
+from alsrwe.domain.errors import InvalidInput as ImportRejected
 from alsrwe.interop.tidy_csv import export_tidy, import_tidy
 from alsrwe.store import models
 from alsrwe.store.db import make_engine, migrate, unit_of_work
@@ -122,7 +122,8 @@ def test_export_import_export_is_identity(engine: Engine, tmp_path: Path) -> Non
         other.dispose()
     for name in counts:
         assert (first / f"{name}.csv").read_bytes() == (second / f"{name}.csv").read_bytes()
-    assert read(first, "patients")[2]["sod1_variant"] == "p.Ala5Val"
+    # The SOD1 notation survives as entered (the registry also holds it normalised).
+    assert read(first, "patients")[2]["sod1_variant"] == "c.14C>T p.(Ala5Val)"
     assert read(first, "measurements")[0]["value"] == "52"
 
 
@@ -133,7 +134,7 @@ def test_every_problem_is_reported_and_nothing_written(engine: Engine, tmp_path:
     bad["milestones"] = MILESTONES + "NOBODY-1,2023-06-01,death\n"
     with pytest.raises(ImportRejected) as rejected:
         import_tidy(engine, write(tmp_path / "in", bad), today=TODAY)
-    found = {(p.file, p.row, p.column) for p in rejected.value.problems}
+    found = {(p.file, p.row, p.field) for p in rejected.value.problems}
     assert ("alsfrs.csv", 3, "q4") in found
     assert ("measurements.csv", 2, "unit") in found
     assert ("milestones.csv", 3, "patient_id") in found
@@ -171,7 +172,7 @@ def test_rules_name_the_column(sqlite_url: str, tmp_path: Path, file: str, old: 
     problems = rejected.value.problems
     assert any(words.lower() in str(p).lower() for p in problems), problems
     if column is not None:
-        assert any(p.column == column for p in problems), problems
+        assert any(p.field == column for p in problems), problems
 
 
 def test_identifying_and_missing_columns_are_refused(sqlite_url: str, tmp_path: Path) -> None:
@@ -184,7 +185,7 @@ def test_identifying_and_missing_columns_are_refused(sqlite_url: str, tmp_path: 
             import_tidy(engine, write(tmp_path / "in", files), today=TODAY)
     finally:
         engine.dispose()
-    rules = {(p.column, p.rule.split(";")[0]) for p in rejected.value.problems}
+    rules = {(p.field, p.rule.split(";")[0]) for p in rejected.value.problems}
     assert ("name", "looks like a direct identifier") in rules
     assert ("site", "is a required column and is missing") in rules
 
@@ -199,8 +200,10 @@ def test_empty_folder_is_refused(sqlite_url: str, tmp_path: Path) -> None:
     engine = make_engine(sqlite_url)
     try:
         migrate(engine)
+        empty = tmp_path / "empty"
+        empty.mkdir()
         with pytest.raises(ImportRejected, match="none of the tidy CSV files"):
-            import_tidy(engine, tmp_path, today=TODAY)
+            import_tidy(engine, empty, today=TODAY)
     finally:
         engine.dispose()
 
@@ -231,7 +234,7 @@ def test_records_after_death_are_refused(sqlite_url: str, tmp_path: Path) -> Non
             import_tidy(engine, write(tmp_path / "in", files), today=TODAY)
     finally:
         engine.dispose()
-    found = {(p.file, p.row, p.column) for p in rejected.value.problems}
+    found = {(p.file, p.row, p.field) for p in rejected.value.problems}
     assert ("alsfrs.csv", 4, "date") in found  # the 2023-04-20 self-report
     assert ("milestones.csv", 2, "date") in found  # NIV after death
     assert all("death" in p.rule for p in rejected.value.problems)

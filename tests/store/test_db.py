@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 
+from alsrwe.store.audit import record_audit
 from alsrwe.store.db import Settings, current_revision, make_engine, migrate, unit_of_work
 from alsrwe.store.models import AuditEntry, Patient, Site
-from alsrwe.store.queries import record_audit
 
 MakePatient = Callable[..., Patient]
 

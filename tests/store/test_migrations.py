@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
+from alsrwe.domain.access import Role
 from alsrwe.domain.alsfrs import AssessmentSource
 from alsrwe.domain.biomarkers import MeasurementKind
 from alsrwe.domain.events import MilestoneKind, OnsetRegion
@@ -18,7 +19,7 @@ from alsrwe.domain.regimens import AdministrationStatus
 from alsrwe.domain.safety import AeAction, AeOutcome, AeTerm
 from alsrwe.domain.sod1 import Zygosity
 from alsrwe.store.db import current_revision, downgrade, head_revision, make_engine, migrate
-from alsrwe.store.models import Base, Role
+from alsrwe.store.models import Base
 
 TABLES = {
     "sites",
@@ -57,7 +58,7 @@ def test_migrate_builds_the_schema_from_empty(db_url: str) -> None:
     try:
         assert current_revision(engine) is None
         migrate(engine)
-        assert current_revision(engine) == head_revision() == "0005"
+        assert current_revision(engine) == head_revision() == "0006"
         assert set(inspect(engine).get_table_names()) >= TABLES
     finally:
         engine.dispose()

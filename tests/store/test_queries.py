@@ -16,6 +16,7 @@ from alsrwe.domain.events import MilestoneKind
 from alsrwe.domain.patient import PatientStatus, Sex
 from alsrwe.domain.regimens import AdministrationStatus
 from alsrwe.domain.safety import AeOutcome, AeTerm
+from alsrwe.store.audit import record_audit
 from alsrwe.store.db import unit_of_work
 from alsrwe.store.models import (
     PATIENT_TABLES,
@@ -28,16 +29,29 @@ from alsrwe.store.models import (
     Milestone,
     Patient,
 )
-from alsrwe.store.queries import (
+from alsrwe.store.reads.counts import registry_counts
+from alsrwe.store.reads.patients import get_patient
+from alsrwe.store.reads.records import (
     administrations_for,
     adverse_events_for,
     assessments_for,
-    cohort_summary,
-    get_patient,
     measurements_for,
     milestones_for,
-    record_audit,
 )
+from alsrwe.store.scope import SiteScope
+
+
+def cohort_summary(session: Session, top_variants: int = 5,
+                   drug: str = "tofersen") -> dict[str, Any]:
+    """The registry's headline counts, unsuppressed, every site (what ``alsrwe demo`` prints)."""
+    counts = registry_counts(session, SiteScope.every_site(), drug=drug, suppress_below=0)
+    return {
+        "patients": counts.people, "by_site": counts.by_site, "by_status": counts.by_status,
+        "variants": [{"hgvs": h, "legacy": lg, "patients": n}
+                     for h, lg, n in counts.variants[:top_variants]],
+        "on_treatment": counts.on_treatment, "assessments": counts.assessments,
+        "deaths": counts.deaths, "adverse_events_by_term": counts.adverse_events_by_term,
+    }
 
 MakePatient = Callable[..., Patient]
 D0 = dt.date(2024, 1, 8)

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from alsrwe.domain.sod1_reference import SOD1_PROTEIN_SEQUENCE as SOD1_PROTEIN
 from alsrwe.synth import (
-    SOD1_PROTEIN,
     TABLES,
     CohortParams,
     SyntheticCohort,

@@ -23,6 +23,7 @@ from alsrwe.domain.patient import PatientStatus, Sex
 from alsrwe.domain.regimens import AdministrationStatus
 from alsrwe.domain.safety import AeOutcome, AeTerm
 from alsrwe.domain.sod1 import Zygosity
+from alsrwe.store import passwords
 from alsrwe.store.db import unit_of_work
 from alsrwe.store.models import (
     Administration,
@@ -32,9 +33,9 @@ from alsrwe.store.models import (
     Patient,
     Site,
 )
-from alsrwe.web import auth
+from alsrwe.store.writes.accounts import create_account
 from alsrwe.web.app import create_app
-from alsrwe.web.auth import LOGIN_CSRF_COOKIE, create_user
+from alsrwe.web.auth import LOGIN_CSRF_COOKIE
 from alsrwe.web.deps import get_today
 from alsrwe.web.settings import WebSettings
 
@@ -52,6 +53,13 @@ USERS = {
 ITEMS_NORMAL = (4,) * 12
 
 
+def create_user(engine: Engine, username: str, password: str, role: str,
+                sites: list[str]) -> None:
+    """Add a web user as ``alsrwe user add`` does (one unit of work, audited)."""
+    with unit_of_work(engine) as session:
+        create_account(session, username, password, role, sites, actor="cli")
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
@@ -60,10 +68,11 @@ def anyio_backend() -> str:
 @pytest.fixture(autouse=True)
 def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Still argon2id, with the smallest cost, so that tests log in quickly."""
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-    auth._dummy_hash.cache_clear()
+    monkeypatch.setattr(passwords, "_hasher",
+                        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    passwords._dummy_hash.cache_clear()
     yield
-    auth._dummy_hash.cache_clear()
+    passwords._dummy_hash.cache_clear()
 
 
 @pytest.fixture

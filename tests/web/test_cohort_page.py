@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from alsrwe.analytics.report import ANALYSES
 from alsrwe.interop.tidy_csv import import_tidy, write_frames
 from alsrwe.store.db import unit_of_work
 from alsrwe.store.models import AlsfrsAssessment
@@ -107,11 +108,13 @@ def test_a_synthetic_registry_gets_every_analysis_with_figures(
 ) -> None:
     cohort = generate_cohort(CohortParams(seed=7, n_patients=80, n_carriers=8,
                                           as_of=dt.date(2026, 6, 30)))
-    write_frames(cohort.tables(), tmp_path)
-    import_tidy(engine, tmp_path, today=dt.date(2026, 7, 1))
+    folder = tmp_path / "tidy"  # only the tidy files (the SQLite registry may be in tmp_path)
+    write_frames(cohort.tables(), folder)
+    import_tidy(engine, folder, today=dt.date(2026, 7, 1))
     url = engine.url.render_as_string(hide_password=False)
     view = compute_view(url, CohortKey(None, 5, "v"))
     assert view.refused == "" and "patients with ALS" in view.table1
+    assert [f.title for f in view.findings] == [a.title for a in ANALYSES]  # the report's list
     by_title = {f.title: f for f in view.findings}
     progression = by_title["Progression before and on treatment"]
     assert progression.refused == "" and "% slower than expected" in progression.headline
@@ -124,3 +127,5 @@ def test_a_synthetic_registry_gets_every_analysis_with_figures(
     assert "(sites BER)" not in one_site.table1  # the source is not shown as a table row
     text = view.table1 + "".join(t for f in view.findings for _, t in f.tables)
     assert PSEUDONYM.search(text) is None
+    assert "per patient" not in [caption for f in view.findings for caption, _ in f.tables]
+    assert all("nan" not in f.headline.lower() for f in view.findings)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from alsrwe.store.models import Role
+from alsrwe.domain.access import Role
 from alsrwe.store.scope import SiteScope
 from alsrwe.web import principal as module
 from alsrwe.web.principal import Principal, PrincipalCache

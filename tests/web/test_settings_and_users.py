@@ -6,12 +6,13 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import Engine, inspect, select
 
+from alsrwe.domain.access import Role
+from alsrwe.domain.errors import AccountError
 from alsrwe.store.db import current_revision, downgrade, make_engine, migrate, unit_of_work
-from alsrwe.store.models import Role, Site, User
-from alsrwe.web.auth import create_user, verify_password
-from alsrwe.web.errors import AccountError
+from alsrwe.store.models import Site, User
+from alsrwe.store.passwords import verify_password
 from alsrwe.web.settings import DEVELOPMENT_SECRET_KEY, WebSettings
-from tests.web.conftest import PASSWORD, SECRET
+from tests.web.conftest import PASSWORD, SECRET, create_user
 
 USER_TABLES = {"users", "user_sites", "web_sessions"}
 

@@ -1,7 +1,7 @@
-"""ALSFRS-R: items, totals, domains, King's and MiToS staging, ΔFRS (../shared/domain.md §1-2).
+"""ALSFRS-R: items, totals, domains, King's and MiToS staging, ΔFRS (docs/domain-rules.md §1-2).
 
-Items, anchors and domains: Cedarbaum et al., J Neurol Sci 1999, via ../shared/domain.md §1.1.
-Staging and ΔFRS follow the "Conventions alsrwe adopts" 1-4 of ../shared/domain.md.
+Items, anchors and domains: Cedarbaum et al., J Neurol Sci 1999;169:13-21 (docs/domain-rules.md
+§1.1). Staging and ΔFRS follow the conventions 1-4 of docs/domain-rules.md.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from numbers import Integral
 from alsrwe.domain.errors import ScoreError
 
 __all__ = [
-    "DOMAIN_ITEMS",
     "DAYS_PER_MONTH",
+    "DEATH_STAGE",
+    "DOMAIN_ITEMS",
     "ITEMS",
+    "ITEM_COLUMNS",
     "ITEM_COUNT",
     "KINGS_STAGES",
     "MAX_ITEM_SCORE",
@@ -29,10 +31,11 @@ __all__ = [
     "item_definitions",
     "kings_stage",
     "mitos_stage",
+    "stages",
 ]
 
 DAYS_PER_MONTH = 365.25 / 12
-"""One month in days (30.4375), as in the ENCALS reference code; convention 1 of domain.md."""
+"""One month in days (30.4375), as in the ENCALS reference code (domain-rules, convention 1)."""
 
 DOMAIN_ITEMS: dict[str, tuple[int, ...]] = {
     "bulbar": (1, 2, 3),
@@ -40,14 +43,19 @@ DOMAIN_ITEMS: dict[str, tuple[int, ...]] = {
     "gross_motor": (7, 8, 9),
     "respiratory": (10, 11, 12),
 }
-"""The four ALSFRS-R domains and their item numbers (calcmd ALSFRS-R page, domain.md §1.1)."""
+"""The four ALSFRS-R domains and their item numbers (calcmd ALSFRS-R page; domain-rules §1.1)."""
 
 ITEM_COUNT = 12
+ITEM_COLUMNS: tuple[str, ...] = tuple(f"q{i}" for i in range(1, ITEM_COUNT + 1))
+"""The twelve item columns q1 … q12 of a stored or exchanged rating (q5 holds 5a or 5b)."""
 MAX_ITEM_SCORE = 4
 MAX_TOTAL = ITEM_COUNT * MAX_ITEM_SCORE
 
 KINGS_STAGES = ("0", "1", "2", "3", "4A", "4B")
 """Every value ``kings_stage`` can return; stage 5 (death) comes from the milestone, not items."""
+DEATH_STAGE = "5"
+"""King's and MiToS stage 5 is death (Roche et al. 2012; Chiò et al. 2015): it is read from the
+death milestone, never from the items (conventions 3-4)."""
 
 
 class AssessmentSource(StrEnum):
@@ -62,7 +70,7 @@ class AlsfrsItem:
     """One ALSFRS-R question with its answer texts, for forms and error messages.
 
     ``anchors[score]`` is the answer text for that score (0 = worst, 4 = normal).
-    Texts are the short anchors of the table in ../shared/domain.md §1.1 (Cedarbaum et al.
+    Texts are the short anchors of the table in docs/domain-rules.md §1.1 (Cedarbaum et al.
     1999; Supplementary Box 1), not the full wording of the licensed form.
     """
 
@@ -147,7 +155,7 @@ class AlsfrsR:
     """One ALSFRS-R assessment: 12 item scores in question order, item 5 as 5a or 5b.
 
     ``gastrostomy`` True means item 5 was scored on the 5b scale; which scale was used is
-    itself the gastrostomy indicator that King's staging needs (../shared/domain.md §1.1).
+    itself the gastrostomy indicator that King's staging needs (docs/domain-rules.md §1.1).
     Construction validates, so every instance is a legal assessment.
     """
 
@@ -195,7 +203,7 @@ class AlsfrsR:
 
     @property
     def bulbar(self) -> int:
-        """Bulbar domain, items 1-3 (0-12; calcmd ALSFRS-R page via domain.md §1.1)."""
+        """Bulbar domain, items 1-3 (0-12; calcmd ALSFRS-R page via docs/domain-rules.md §1.1)."""
         return self.domain("bulbar")
 
     @property
@@ -217,7 +225,7 @@ class AlsfrsR:
 def kings_stage(score: AlsfrsR) -> str:
     """King's clinical stage estimated from ALSFRS-R items: "0"-"3", "4A" or "4B".
 
-    Balendra et al., ALS FTD 2014, as settled by convention 3 of ../shared/domain.md (§2.1):
+    Balendra et al., ALS FTD 2014, as settled by convention 3 of docs/domain-rules.md (§2.1):
     regions involved are bulbar (item 1, 2 or 3 < 4), upper limb (item 4 < 4, or item 5 < 4
     when scored as 5a) and lower limb (item 8 < 4). When item 5 was scored on the 5b
     (gastrostomy) scale it does not count towards upper-limb involvement; only 5a does.
@@ -241,7 +249,7 @@ def kings_stage(score: AlsfrsR) -> str:
 def mitos_stage(score: AlsfrsR) -> int:
     """MiToS stage 0-4: the number of functional domains lost (Chiò et al., JNNP 2015, Table 1).
 
-    Per ../shared/domain.md §2.2 and convention 4: movement lost if item 8 ≤ 1 or item 6 ≤ 1;
+    Per docs/domain-rules.md §2.2 and convention 4: movement lost if item 8 ≤ 1 or item 6 ≤ 1;
     swallowing if item 3 ≤ 1; communication if item 1 ≤ 1 AND item 4 ≤ 1 (the JNNP table,
     not the OR of some public R code); breathing if item 10 ≤ 1 or item 12 ≤ 2.
     Stage 5 (death) comes from the milestone.
@@ -259,7 +267,7 @@ def delta_frs(total: int, onset: date, assessed: date) -> float:
     """ΔFRS in points per month since symptom onset: (48 − total) / months; positive = decline.
 
     Kimura et al., Neurology 2006, with months of 365.25/12 days as in the ENCALS reference code
-    (../shared/domain.md §1.2, conventions 1-2).
+    (docs/domain-rules.md §1.2, conventions 1-2).
     """
     if isinstance(total, bool) or not isinstance(total, Integral) or not 0 <= total <= MAX_TOTAL:
         raise ScoreError("total", f"ALSFRS-R total must be a whole number from 0 to {MAX_TOTAL}; "
@@ -270,3 +278,13 @@ def delta_frs(total: int, onset: date, assessed: date) -> float:
                                      f"symptom onset ({onset.isoformat()}) to compute ΔFRS")
     months = (assessed - onset).days / DAYS_PER_MONTH
     return (MAX_TOTAL - total) / months
+
+
+def stages(score: AlsfrsR | None, died: bool) -> tuple[str | None, str | None]:
+    """(King's stage, MiToS stage) as shown for a patient: :data:`DEATH_STAGE` for both once the
+    patient died, otherwise from the latest rating (``None`` when there is none)."""
+    if died:
+        return DEATH_STAGE, DEATH_STAGE
+    if score is None:
+        return None, None
+    return kings_stage(score), str(mitos_stage(score))

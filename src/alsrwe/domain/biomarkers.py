@@ -1,4 +1,4 @@
-"""Biomarkers, labs and function measurements with their units (see ../shared/domain.md §7, §9.2).
+"""Biomarkers, labs and function measurements with their units (see docs/domain-rules.md §7, §9.2).
 
 The vocabulary, canonical units and accepted alternatives are the contract of
 docs/data-format.md (measurements.csv). Values are stored in the canonical unit only;
@@ -34,7 +34,7 @@ class MeasurementKind(StrEnum):
 
 
 class Matrix(StrEnum):
-    """The specimen a lab value was measured in (FHIR Specimen; domain.md §9.3)."""
+    """The specimen a lab value was measured in (FHIR Specimen; docs/domain-rules.md §9.3)."""
 
     SERUM = "serum"
     PLASMA = "plasma"
@@ -42,7 +42,7 @@ class Matrix(StrEnum):
 
 
 class NflAssay(StrEnum):
-    """Neurofilament assay platform (domain.md §7, convention 9).
+    """Neurofilament assay platform (docs/domain-rules.md §7, convention 9).
 
     Values from different platforms differ (LabCorp vs Simoa in the ARC study), so every
     NfL value keeps its platform and analyses never pool platforms silently.
@@ -85,7 +85,7 @@ WEIGHT_RANGE_KG = (10.0, 400.0)
 PERCENT_PREDICTED_MAX = 200.0
 """alsrwe plausibility limit for % of predicted (SVC/FVC may exceed 100)."""
 
-_NG_PER_L = (("ng/L", 1.0),)  # ng/L = pg/mL exactly (data-format.md; domain.md §7)
+_NG_PER_L = (("ng/L", 1.0),)  # ng/L = pg/mL exactly (data-format.md; docs/domain-rules.md §7)
 _K = MeasurementKind
 
 KIND_SPECS: Mapping[MeasurementKind, KindSpec] = MappingProxyType(
@@ -227,6 +227,7 @@ def _check_range(spec: KindSpec, value: float, given: str) -> None:
     raise MeasurementError(
         "value",
         f"{given} is out of range for {spec.kind.value}: must be {bounds} {spec.canonical_unit}",
+        "value.impossible",
     )
 
 
@@ -248,7 +249,7 @@ def normalize_measurement(
         raise MeasurementError("value", f"{value!r} is not a number")
     factor = _factor(spec, unit)
     if not math.isfinite(value):
-        raise MeasurementError("value", f"{value} is not a finite number")
+        raise MeasurementError("value", f"{value} is not a finite number", "value.not_finite")
     canonical = _scale(float(value), factor)
     _check_range(spec, canonical, f"{value:g} {unit.strip()}")
     return Measurement(
@@ -276,7 +277,7 @@ def check_non_negative(field: str, value: float) -> None:
 def nfl_percent_change(baseline: float, value: float) -> float:
     """Per-patient change from baseline in percent: (post/pre − 1) × 100.
 
-    Convention 9 (domain.md §7): how Meyer et al. 2023 and Smith et al. 2025 report NfL
+    Convention 9 (docs/domain-rules.md §7): how Meyer et al. 2023 and Smith et al. 2025 report NfL
     change. Cohort summaries use the geometric mean ratio instead (analytics). A baseline of
     0 has no ratio, so it is refused.
     """
@@ -295,7 +296,7 @@ class CsfThresholds:
     """Site-configurable CSF flag limits; a value strictly above a limit is flagged.
 
     The tofersen label reports "CSF white blood cell increased" and "CSF protein increased"
-    (US PI 5.3, domain.md §3.2) but gives no thresholds. The defaults are the usual adult
+    (US PI 5.3, docs/domain-rules.md §3.2) but gives no thresholds. The defaults are the usual adult
     lumbar CSF reference limits, > 5 cells/µL and > 45 mg/dL (0.45 g/L), adopted by
     convention 8; sites may set their own. Raw values are always stored.
     """

@@ -1,11 +1,12 @@
 """The regimen model: a drug, its dose and route, and phases of intervals or cycles.
 
-A regimen is data (../shared/domain.md §3.1, conventions 5 and 6); the engine that turns it
+A regimen is data (docs/domain-rules.md §3.1, conventions 5 and 6); the engine that turns it
 and the doses actually given into due dates lives in :mod:`alsrwe.domain.schedule`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -113,6 +114,19 @@ class Regimen:
         return min(p.interval_days for p in self.phases if isinstance(p, IntervalPhase))
 
 
+def _check_amount(field: str, value: float | None, *, positive: bool) -> None:
+    """A finite amount, > 0 when ``positive``, else ≥ 0 (ScheduleError naming the column)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ScheduleError(field, f"{value!r} is not a number")
+    if not math.isfinite(value):
+        raise ScheduleError(field, f"{value} is not a finite number", "value.not_finite")
+    if value <= 0 if positive else value < 0:
+        bound = "greater than 0" if positive else "at least 0"
+        raise ScheduleError(field, f"{value:g} must be {bound}", "value.negative")
+
+
 def check_administration(
     drug: str, status: str | AdministrationStatus, dose_mg: float | None,
     csf_removed_ml: float | None = None,
@@ -120,8 +134,8 @@ def check_administration(
     """Validate one planned dose as administrations.csv states it (data-format.md).
 
     Rules: a drug name; status given, missed or deferred; a given dose has its dose, and any
-    dose is > 0 mg; CSF removed at the lumbar puncture is ≥ 0 mL. Raises ScheduleError naming
-    the column.
+    dose is a finite number > 0 mg; CSF removed at the lumbar puncture is finite and ≥ 0 mL.
+    Raises ScheduleError naming the column.
     """
     if not drug.strip():
         raise ScheduleError("drug", "is required")
@@ -130,12 +144,10 @@ def check_administration(
     except ValueError:
         names = ", ".join(s.value for s in AdministrationStatus)
         raise ScheduleError("status", f"'{status}' is not one of: {names}") from None
-    if dose_mg is not None and not dose_mg > 0:
-        raise ScheduleError("dose_mg", f"{dose_mg:g} must be greater than 0")
+    _check_amount("dose_mg", dose_mg, positive=True)
     if parsed is AdministrationStatus.GIVEN and dose_mg is None:
         raise ScheduleError("dose_mg", "is required when status is given")
-    if csf_removed_ml is not None and not csf_removed_ml >= 0:
-        raise ScheduleError("csf_removed_ml", f"{csf_removed_ml:g} must be at least 0")
+    _check_amount("csf_removed_ml", csf_removed_ml, positive=False)
     return parsed
 
 

@@ -1,24 +1,110 @@
-"""The domain's error tree: every bad input is a ``ValueError`` that names its field and rule.
+"""The one error tree of alsrwe: every error it raises on purpose, rendered once at each edge.
 
-    ValueError
-     └── DomainError              field + rule, rendered once at the edge
-          ├── ScoreError          an ALSFRS-R item or score out of range
-          ├── VariantError        an SOD1 variant name that cannot be read or does not match
-          ├── ScheduleError       an impossible dosing history or calendar request
-          ├── MeasurementError    a value, unit or kind that is not accepted
-          └── EventError          an adverse event or milestone that breaks a rule
+    AlsrweError
+     ├── InvalidInput (ValueError)    one or more broken rules, each a Problem (field + rule);
+     │    │                           the CLI prints a line each and exits 2, the web shows
+     │    │                           each next to its field, the API answers 422
+     │    ├── DomainError             exactly one rule broken (``field``, ``rule``)
+     │    │    ├── ScoreError         an ALSFRS-R item or score out of range
+     │    │    ├── VariantError       an SOD1 variant name that cannot be read or does not match
+     │    │    ├── ScheduleError      an impossible dosing history or calendar request
+     │    │    ├── MeasurementError   a value, unit or kind that is not accepted
+     │    │    ├── EventError         an adverse event or milestone that breaks a rule
+     │    │    ├── DrugError          a drug outside the coded vocabulary
+     │    │    ├── CellError          a text cell that cannot be read as its column's type
+     │    │    └── AccountError       a web user account that breaks a rule
+     │    └── UnconfirmedWarnings     only soft rules broken: the record needs a confirmation
+     ├── NotFound (LookupError)       absent, or outside the caller's sites (a 404)
+     └── Conflict                     the request clashes with the registry's state (a 409)
+
+A :class:`Problem` is *hard* (refused) or *soft* (a plausibility warning that an explicit
+confirmation lets through); ``code`` names the rule stably (``"dose.not_label_dose"``), so a
+confirmation, a test and the documentation (docs/domain-rules.md §11) can refer to it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
-class DomainError(ValueError):
-    """Bad input to a clinical rule; ``field`` names what was wrong and ``rule`` what it broke."""
 
-    def __init__(self, field: str, rule: str) -> None:
+class AlsrweError(Exception):
+    """The root of every error alsrwe raises on purpose (never a bug)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One broken rule: the field it concerns, the rule in words, its code and its weight.
+
+    ``file`` and ``row`` place it in an imported file (``row`` is the line, header = 1).
+    """
+
+    field: str | None
+    rule: str
+    code: str = ""
+    soft: bool = False
+    file: str | None = None
+    row: int | None = None
+
+    def at(self, file: str | None, row: int | None) -> Problem:
+        """The same problem placed in a file and row."""
+        return replace(self, file=file, row=row)
+
+    def on(self, field: str | None) -> Problem:
+        """The same problem named for another field (an edge that spells it differently)."""
+        return replace(self, field=field)
+
+    @property
+    def kind(self) -> str:
+        return "warning" if self.soft else "error"
+
+    def __str__(self) -> str:
+        where = self.file or ""
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.field:
+            where += f", column {self.field}" if self.file else self.field
+        prefix = "confirm: " if self.soft else ""
+        return f"{where}: {prefix}{self.rule}" if where else f"{prefix}{self.rule}"
+
+
+class InvalidInput(AlsrweError, ValueError):
+    """Input that breaks one or more rules; nothing was written."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        first = str(self.problems[0]) if self.problems else "invalid input"
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        super().__init__(first + more)
+
+    @property
+    def hard(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if not p.soft)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.soft)
+
+    def by_field(self) -> dict[str, str]:
+        """The first message per field (forms show one message next to each field)."""
+        found: dict[str, str] = {}
+        for problem in self.problems:
+            found.setdefault(problem.field or "", problem.rule)
+        return found
+
+
+class DomainError(InvalidInput):
+    """Bad input to one clinical rule; ``field`` names what was wrong and ``rule`` what it broke."""
+
+    def __init__(self, field: str, rule: str, code: str = "") -> None:
         self.field = field
         self.rule = rule
-        super().__init__(f"{field}: {rule}")
+        self.code = code
+        super().__init__([Problem(field, rule, code)])
+        self.args = (f"{field}: {rule}",)
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.rule}"
 
 
 class ScoreError(DomainError):
@@ -41,11 +127,82 @@ class EventError(DomainError):
     """An adverse event or milestone that breaks a rule."""
 
 
+class DrugError(DomainError):
+    """A drug name that is not in the coded vocabulary (nor a known brand name or synonym)."""
+
+
+class CellError(DomainError):
+    """A text cell (CSV, form field) that cannot be read as its column's type.
+
+    Raised by the cell parsers without knowing the column (``field`` is empty); the reader
+    that called them names it.
+    """
+
+    def __init__(self, rule: str, code: str = "") -> None:
+        super().__init__("", rule, code)
+
+    def __str__(self) -> str:
+        return self.rule
+
+
+class AccountError(DomainError):
+    """A web user account that breaks a rule (``alsrwe user add``, the admin pages)."""
+
+
+class UnconfirmedWarnings(InvalidInput):
+    """Only soft rules were broken: the record is written once each warning is confirmed."""
+
+
+class NotFound(AlsrweError, LookupError):
+    """The thing asked for does not exist, or is at a site outside the caller's scope.
+
+    Absent and foreign look the same, so a 404 never reveals that another site's record exists.
+    """
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Conflict(AlsrweError):
+    """The request clashes with what the registry holds (e.g. a demo over real data)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def raise_problems(problems: Iterable[Problem]) -> None:
+    """Raise for ``problems``: InvalidInput if any is hard, UnconfirmedWarnings if all soft."""
+    found = tuple(problems)
+    if not found:
+        return
+    if any(not p.soft for p in found):
+        raise InvalidInput(found)
+    raise UnconfirmedWarnings(found)
+
+
 __all__ = [
+    "AccountError",
+    "AlsrweError",
+    "CellError",
+    "Conflict",
     "DomainError",
+    "DrugError",
     "EventError",
+    "InvalidInput",
     "MeasurementError",
+    "NotFound",
+    "Problem",
     "ScheduleError",
     "ScoreError",
+    "UnconfirmedWarnings",
     "VariantError",
+    "raise_problems",
 ]

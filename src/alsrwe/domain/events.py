@@ -1,4 +1,4 @@
-"""Disease milestones and the composite endpoint (../shared/domain.md §6.3, convention 7).
+"""Disease milestones and the composite endpoint (docs/domain-rules.md §6.3, convention 7).
 
 Milestones follow docs/data-format.md (milestones.csv): each kind happens once per patient.
 Errors are EventError naming the field (``kind``, ``date``, ``hours_per_day`` …).
@@ -93,7 +93,8 @@ class PermanentVentilationRule:
     """What makes ventilation permanent: ≥ ``min_hours_per_day`` for ≥ ``min_consecutive_days``.
 
     Default 22 h/day for 21 consecutive days: the commonly cited trial definition, **[U]**
-    (VALOR's exact definition was not found; domain.md §6.3, convention 7), so configurable.
+    (VALOR's exact definition was not found; docs/domain-rules.md §6.3, convention 7), so
+    configurable.
     """
 
     min_hours_per_day: float = 22.0
@@ -143,7 +144,7 @@ def permanent_ventilation_start(
 
 @dataclass(frozen=True, slots=True)
 class CompositeDefinition:
-    """Which milestones end a patient's event-free time (convention 7, domain.md §6.3).
+    """Which milestones end a patient's event-free time (convention 7, docs/domain-rules.md §6.3).
 
     ``kinds`` are the milestone kinds that count. When ``ventilation_min_hours_per_day``
     is set, an NIV or PV milestone counts only if its recorded ``hours_per_day`` is

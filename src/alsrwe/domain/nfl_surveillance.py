@@ -1,6 +1,6 @@
 """Carrier NfL surveillance: the trigger rule and age-specific reference limits.
 
-Presymptomatic SOD1 carriers are followed with plasma NfL (ATLAS, ../shared/domain.md §4.3,
+Presymptomatic SOD1 carriers are followed with plasma NfL (ATLAS, docs/domain-rules.md §4.3,
 convention 10); a rise past a trigger or above the age-specific upper reference limit (§7)
 calls for review. Builds on :mod:`alsrwe.domain.biomarkers` (units and measurements).
 """
@@ -25,7 +25,7 @@ class SurveillanceRule:
     """When a presymptomatic carrier's NfL should trigger review (convention 10, [U]).
 
     Default after ATLAS (Benatar et al., Neurotherapeutics 2022;19:1248-58; MND Australia
-    summary, domain.md §4.3): a rise of ≥ 10 pg/mL from the carrier's own baseline to a
+    summary, docs/domain-rules.md §4.3): a rise of ≥ 10 pg/mL from the carrier's own baseline to a
     level ≥ 44 pg/mL in plasma. Secondary-source values, so configurable, not fact.
     """
 
@@ -95,7 +95,7 @@ SIMREN_2022_PLASMA: tuple[NflReferenceBand, ...] = (
     NflReferenceBand(71, None, 35.0),
 )
 """Plasma NfL 95th percentiles by age (5–17, 18–50, 51–60, 61–70, > 70 y): Simrén J et al.,
-Brain Commun 2022 (PMC9297091), domain.md §7. Simoa; plasma only."""
+Brain Commun 2022 (PMC9297091), docs/domain-rules.md §7. Simoa; plasma only."""
 
 
 def nfl_upper_reference(

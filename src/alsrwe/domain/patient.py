@@ -106,9 +106,11 @@ def _check_patient(
         if day is None:
             continue
         if day.year < birth_year:
-            raise EventError(field, f"{day} is before the birth year {birth_year}")
+            raise EventError(field, f"{day} is before the birth year {birth_year}",
+                             "date.before_birth_year")
         if day.year > current_year:
-            raise EventError(field, f"{day} is after the current year {current_year}")
+            raise EventError(field, f"{day} is after the current year {current_year}",
+                             "date.in_future")
     if diagnosis_date is not None and diagnosis_date < onset_date:
         raise EventError("diagnosis_date", f"{diagnosis_date} is before onset on {onset_date}")
 

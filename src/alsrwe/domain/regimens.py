@@ -1,4 +1,4 @@
-"""Dosing regimens (../shared/domain.md §3.1, conventions 5 and 6) and their public API.
+"""Dosing regimens (docs/domain-rules.md §3.1, conventions 5 and 6) and their public API.
 
 The regimens alsrwe knows — tofersen by the US label and the EU SmPC, IV edaravone — as data,
 with the model (:mod:`alsrwe.domain.dosing`) and the engine (:mod:`alsrwe.domain.schedule`)
@@ -72,7 +72,8 @@ TOFERSEN_US = Regimen(
     volume_ml=15,
     notes=_TOFERSEN_NOTES,
 )
-"""Tofersen, US PI 2023 (domain.md §3.1): 100 mg (15 mL) IT, 3 loading doses q14d, then q28d."""
+"""Tofersen, US PI 2023 (docs/domain-rules.md §3.1): 100 mg (15 mL) IT, 3 loading doses q14d,
+then q28d."""
 
 TOFERSEN_EU = Regimen(
     id="tofersen_eu",
@@ -106,7 +107,8 @@ TOFERSEN_EU = Regimen(
     volume_ml=15,
     notes=_TOFERSEN_NOTES + " The need to continue is reviewed regularly (SmPC).",
 )
-"""Tofersen per the EU SmPC 2024 (domain.md §3.1): same arithmetic as the US PI, other wording."""
+"""Tofersen per the EU SmPC 2024 (docs/domain-rules.md §3.1): same arithmetic as the US PI,
+other wording."""
 
 EDARAVONE_IV = Regimen(
     id="edaravone_iv",

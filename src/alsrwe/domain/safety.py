@@ -1,4 +1,4 @@
-"""Adverse events: the tofersen label's controlled terms plus free text (domain.md §3.2).
+"""Adverse events: the tofersen label's controlled terms plus free text (docs/domain-rules.md §3.2).
 
 The vocabulary (terms, outcomes, actions, 0/1 flags, grade 1-5) is the contract of
 docs/data-format.md (adverse_events.csv). Errors are EventError naming the CSV column.
@@ -57,7 +57,7 @@ class AeAction(StrEnum):
 
 
 class LabelSection(StrEnum):
-    """Where a controlled term comes from in the US prescribing information (domain.md §3.2)."""
+    """Where a controlled term comes from in the US prescribing information (domain-rules §3.2)."""
 
     MYELITIS_RADICULITIS = "5.1"
     PAPILLEDEMA_RAISED_ICP = "5.2"
@@ -190,7 +190,8 @@ def _check_flag(field: str, value: object) -> None:
 
 def _check_grade(grade: int, outcome: AeOutcome) -> None:
     if isinstance(grade, bool) or not isinstance(grade, int) or not 1 <= grade <= 5:
-        raise EventError("grade", f"{grade!r} must be an integer 1-5 (CTCAE-style severity)")
+        raise EventError("grade", f"{grade!r} is outside the allowed range 1-5 (a whole "
+                                  "CTCAE-style severity grade)")
     if grade == 5 and outcome is not AeOutcome.FATAL:
         raise EventError("outcome", "grade 5 means death: outcome must be 'fatal'")
     if outcome is AeOutcome.FATAL and grade != 5:
@@ -229,7 +230,7 @@ def adverse_event(
     term_text: str | None = None,
     action: str | AeAction | None = None,
 ) -> AdverseEvent:
-    """Validate one adverse event (data-format.md adverse_events.csv; domain.md §3.2).
+    """Validate one adverse event (data-format.md adverse_events.csv; docs/domain-rules.md §3.2).
 
     Rules: a controlled term, or ``other`` with ``term_text`` (free text is kept for
     controlled terms too, as detail); grade 1-5 (CTCAE-style) with grade 5 ⇔ outcome

@@ -1,7 +1,7 @@
 """The schedule engine: next due dose, calendar, adherence and the dosing calendar view.
 
 It always continues from the *actual* date of the last dose (convention 5 of
-../shared/domain.md), never from the plan; cycles follow convention 6.
+docs/domain-rules.md), never from the plan; cycles follow convention 6.
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def next_due(
     *,
     reload_from: dt.date | None = None,
 ) -> Due:
-    """The next dose, from the doses actually given (convention 5; tofersen: domain.md §3.1).
+    """The next dose, from the doses actually given (convention 5; docs/domain-rules.md §3.1).
 
     With no dose given, dose 1 is due on ``start`` (or ``today``). Missed or deferred doses are
     simply absent from ``given``: the due date stays put and ``overdue_days`` grows.

@@ -1,19 +1,28 @@
-"""SOD1 variant nomenclature: legacy and HGVS numbering (see ../shared/domain.md §8, §10).
+"""SOD1 variant nomenclature: legacy and HGVS numbering, and cDNA changes (docs/domain-rules.md
+§8, §10).
 
 Legacy (protein-chemistry) names omit the initiator Met, so HGVS p. position = legacy + 1
-(A4V = p.Ala5Val). Convention 11 of ../shared/domain.md: accept legacy, HGVS protein and cDNA
-forms, store the HGVS protein name on NP_000445.1 plus the legacy name, and validate the
-reference residue against UniProt P00441.
+(A4V = p.Ala5Val). Convention 11: accept legacy, HGVS protein and cDNA forms, store the HGVS
+protein name on NP_000445.1 plus the legacy name, and validate the reference residue against
+UniProt P00441. A bare cDNA change ("c.14C>T", as genetic reports often give it) is
+translated with the SOD1 coding sequence (:mod:`alsrwe.domain.sod1_reference`), and a cDNA
+change given with its protein change must translate to it.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from alsrwe.domain.errors import VariantError
+from alsrwe.domain.sod1_reference import (
+    GENETIC_CODE,
+    SOD1_CODING_SEQUENCE,
+    SOD1_PROTEIN_ACCESSION,
+    SOD1_PROTEIN_SEQUENCE,
+    SOD1_TRANSCRIPT_ACCESSION,
+)
 
 __all__ = [
     "SOD1_PROTEIN_ACCESSION",
@@ -23,17 +32,9 @@ __all__ = [
     "Sod1Variant",
     "Zygosity",
     "parse_sod1_variant",
+    "translate_cdna",
 ]
 
-SOD1_PROTEIN_SEQUENCE = (
-    "MATKAVCVLKGDGPVQGIINFEQKESNGPVKVWGSIKGLTEGLHGFHVHEFGDNTAGCTS"
-    "AGPHFNPLSRKHGGPKDEERHVGDLGNVTADKDGVADVSIEDSVISLSGDHCIIGRTLVV"
-    "HEKADDLGKGGNEESTKTGNAGSRLACGVIGIAQ"
-)
-"""UniProt P00441 (SODC_HUMAN), 154 residues with the initiator Met (../shared/domain.md §10)."""
-
-SOD1_PROTEIN_ACCESSION = "NP_000445.1"
-SOD1_TRANSCRIPT_ACCESSION = "NM_000454.5"
 STOP = "*"
 """One-letter code of a stop (nonsense) residue; legacy names write it "X", HGVS "Ter"."""
 
@@ -45,7 +46,7 @@ _THREE_TO_ONE = {
     "pro": "P", "ser": "S", "thr": "T", "trp": "W", "tyr": "Y", "val": "V", "ter": STOP,
 }
 _ONE_TO_THREE = {one: three.capitalize() for three, one in _THREE_TO_ONE.items()}
-_EXAMPLES = "A4V, p.Ala5Val, p.(Ala5Val), p.A5V or c.14C>T p.(Ala5Val)"
+_EXAMPLES = "A4V, p.Ala5Val, p.(Ala5Val), p.A5V or c.14C>T"
 
 _GENE_PREFIX = re.compile(r"^SOD1(?:\s*[:\-]\s*|\s+)", re.IGNORECASE)
 _ACCESSION = r"(?P<acc>N[MP]_\d+)(?:\.(?P<version>\d+))?(?:\s*\(\s*SOD1\s*\))?\s*:\s*"
@@ -87,7 +88,8 @@ def _matches(position_hgvs: int, ref: str) -> bool:
 class Sod1Variant:
     """A single amino-acid substitution in SOD1 (missense or stop-gain), in HGVS numbering.
 
-    Construction checks the reference residue against UniProt P00441 (§10). ``cdna`` is the
+    Construction checks the reference residue against UniProt P00441 (docs/domain-rules.md
+    §10). ``cdna`` is the
     coding change on NM_000454.5 written without the accession ("c.14C>T"), or None.
     Equality ignores ``input_text``: "A4V" and "p.Ala5Val" are the same variant.
     """
@@ -116,7 +118,7 @@ class Sod1Variant:
             raise _fail(f"{name!r}: residue {self.position_hgvs} of {SOD1_PROTEIN_ACCESSION} is "
                         f"{_residue(actual)}, not {_residue(self.ref)}")
         if self.cdna is not None:
-            _check_cdna(self.cdna, self.position_hgvs, name)
+            _check_cdna(self.cdna, self.position_hgvs, self.alt, name)
 
     @property
     def position_legacy(self) -> int:
@@ -150,16 +152,53 @@ def _cdna_text(match: re.Match[str]) -> str:
     return f"c.{int(match['pos'])}{match['ref'].upper()}>{match['alt'].upper()}"
 
 
-def _check_cdna(cdna: str, position_hgvs: int, name: str) -> None:
+def _cdna_parts(cdna: str, name: str) -> tuple[int, str, str]:
     match = _CDNA.fullmatch(cdna)
     if match is None or cdna != _cdna_text(match):
         raise _fail(f"{name!r}: the cDNA change must be written like c.14C>T; got {cdna!r}")
-    if match["ref"] == match["alt"]:
+    return int(match["pos"]), match["ref"].upper(), match["alt"].upper()
+
+
+def translate_cdna(cdna: str, name: str | None = None) -> tuple[int, str, str]:
+    """(HGVS position, ref, alt) of the protein change a cDNA substitution makes, e.g.
+    ``"c.14C>T"`` → ``(5, "A", "V")``, read on the SOD1 coding sequence (docs/domain-rules.md
+    §10). Only changes of one amino acid (missense) or to a stop (nonsense) are accepted.
+    """
+    name = name or cdna
+    position, ref, alt = _cdna_parts(cdna, name)
+    last = len(SOD1_CODING_SEQUENCE)
+    if not 1 <= position <= last:
+        raise _fail(f"{name!r}: c.{position} is outside the SOD1 coding sequence (c.1-c.{last} "
+                    f"on {SOD1_TRANSCRIPT_ACCESSION})")
+    if ref == alt:
         raise _fail(f"{name!r}: {cdna} does not change the nucleotide")
-    codon = math.ceil(int(match["pos"]) / 3)
-    if codon != position_hgvs:
-        raise _fail(f"{name!r}: {cdna} lies in codon {codon}, but the protein change is at "
-                    f"residue {position_hgvs} (codon = ceil(c. position / 3))")
+    actual = SOD1_CODING_SEQUENCE[position - 1]
+    if actual != ref:
+        raise _fail(f"{name!r}: c.{position} of the SOD1 coding sequence is {actual}, not {ref}")
+    start = (position - 1) // 3 * 3
+    codon = SOD1_CODING_SEQUENCE[start:start + 3]
+    offset = position - 1 - start
+    changed = codon[:offset] + alt + codon[offset + 1:]
+    residue = start // 3 + 1
+    before, after = GENETIC_CODE[codon], GENETIC_CODE[changed]
+    if residue == 1:
+        raise _fail(f"{name!r} changes the start codon; start-loss variants are not supported")
+    if before == STOP:
+        raise _fail(f"{name!r} changes the stop codon; stop-loss variants are not supported")
+    if before == after:
+        raise _fail(f"{name!r} does not change the residue ({_residue(before)}{residue}: codon "
+                    f"{codon} → {changed}); synonymous variants are not recorded")
+    return residue, before, after
+
+
+def _check_cdna(cdna: str, position_hgvs: int, alt: str, name: str) -> None:
+    residue, _, made = translate_cdna(cdna, name)
+    if residue != position_hgvs:
+        raise _fail(f"{name!r}: {cdna} lies in codon {residue}, but the protein change is at "
+                    f"residue {position_hgvs}")
+    if made != alt:
+        raise _fail(f"{name!r}: {cdna} changes residue {residue} to {_residue(made)}, not to "
+                    f"{_residue(alt)}")
 
 
 def _check_accession(match: re.Match[str], expected: str, name: str) -> None:
@@ -259,14 +298,14 @@ def _protein_forms(text: str, name: str) -> list[re.Match[str]]:
 
 
 def parse_sod1_variant(text: str) -> Sod1Variant:
-    """Read an SOD1 variant name in any accepted form and check it against P00441 (§8, §10).
+    """Read an SOD1 variant name in any accepted form and check it against P00441.
 
-    Accepted: legacy "A4V" (no "p." means legacy numbering, as in the SOD1 literature), HGVS
-    "p.Ala5Val", "p.(Ala5Val)", "p.A5V", optionally after "NP_000445.1:", and a cDNA change
-    "c.14C>T" / "NM_000454.5:c.14C>T" together with its protein change ("c.14C>T (A4V)").
-    Stops are X, Ter or *. A bare cDNA change is refused: alsrwe holds no coding sequence to
-    translate it. A name whose residue fits only the other numbering is refused with a
-    suggestion (German papers write HGVS numbers without "p.", e.g. "D91A" for D90A).
+    Accepted (docs/domain-rules.md §8, §10): legacy "A4V" (no "p." means legacy numbering, as
+    in the SOD1 literature), HGVS "p.Ala5Val", "p.(Ala5Val)", "p.A5V", optionally after
+    "NP_000445.1:", and a cDNA change "c.14C>T" / "NM_000454.5:c.14C>T", alone (translated
+    with the coding sequence) or with its protein change ("c.14C>T (A4V)", which must agree).
+    Stops are X, Ter or *. A name whose residue fits only the other numbering is refused with
+    a suggestion (German papers write HGVS numbers without "p.", e.g. "D91A" for D90A).
     """
     if not isinstance(text, str) or not text.strip():
         raise _fail(f"enter a variant name such as {_EXAMPLES}")
@@ -279,9 +318,7 @@ def parse_sod1_variant(text: str) -> Sod1Variant:
     readings = {_protein_reading(m, name) for m in _protein_forms(rest, name)}
     if not readings:
         if cdna is not None:
-            raise _fail(f"{name!r} gives only a cDNA change; add the protein change it causes, "
-                        f"e.g. 'c.14C>T p.(Ala5Val)' or 'c.14C>T (A4V)' (alsrwe holds no "
-                        "coding sequence to translate it)")
+            return Sod1Variant(*translate_cdna(cdna, name), cdna=cdna, input_text=text)
         raise _fail(f"cannot read {name!r}; write it like {_EXAMPLES}")
     if len(readings) > 1:
         names = ", ".join(sorted(Sod1Variant(*r).legacy for r in readings))

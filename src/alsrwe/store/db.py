@@ -8,9 +8,11 @@ builds an engine with :func:`make_engine`, brings the schema to the newest revis
 from __future__ import annotations
 
 import sqlite3
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -22,6 +24,9 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
+from alsrwe.domain.errors import DomainError
+from alsrwe.domain.plausibility import DEFAULT_SETTINGS, PlausibilitySettings
+
 SQLITE_BUSY_TIMEOUT_S = 30.0
 """How long a SQLite writer waits for the write lock before giving up."""
 
@@ -31,11 +36,26 @@ class Settings(BaseSettings):
 
     ``ALSRWE_DATABASE_URL`` is any SQLAlchemy URL; the default is a SQLite file
     ``alsrwe.db`` in the working directory. PostgreSQL: ``postgresql+psycopg://user@host/db``.
+    ``ALSRWE_PLAUSIBILITY_FILE`` names a TOML file of a site's own plausibility ranges (keys
+    of :class:`~alsrwe.domain.plausibility.PlausibilitySettings`; docs/domain-rules.md §11).
     """
 
     model_config = SettingsConfigDict(env_prefix="ALSRWE_", extra="ignore")
 
     database_url: str = "sqlite:///alsrwe.db"
+    plausibility_file: Path | None = None
+
+    def plausibility(self) -> PlausibilitySettings:
+        """The rulebook's settings: the defaults, overridden by the plausibility file."""
+        if self.plausibility_file is None:
+            return DEFAULT_SETTINGS
+        with self.plausibility_file.open("rb") as handle:
+            try:
+                data = tomllib.load(handle)
+            except tomllib.TOMLDecodeError as error:
+                raise DomainError("ALSRWE_PLAUSIBILITY_FILE", f"{self.plausibility_file}: "
+                                                              f"{error}") from None
+        return PlausibilitySettings.from_mapping(data)
 
 
 READ_ONLY_OPTION = "alsrwe_read_only"

@@ -36,7 +36,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from alsrwe.domain.alsfrs import AssessmentSource
+from alsrwe.domain.access import Role
+from alsrwe.domain.alsfrs import ITEM_COLUMNS, AssessmentSource
 from alsrwe.domain.biomarkers import MeasurementKind
 from alsrwe.domain.events import MilestoneKind, OnsetRegion
 from alsrwe.domain.patient import PatientStatus, Sex
@@ -52,10 +53,13 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+MAX_ID = 2**31 - 1
+"""The largest surrogate key (INTEGER is 32-bit on PostgreSQL): bigger ids cannot exist."""
+
 VOCABULARY_LENGTH = 32
 """Width of every vocabulary column (the longest value today is 28 characters)."""
 
-ALSFRS_ITEMS = tuple(f"q{i}" for i in range(1, 13))
+ALSFRS_ITEMS = ITEM_COLUMNS
 
 
 def utc_now() -> dt.datetime:
@@ -129,6 +133,15 @@ def patient_fk() -> Mapped[int]:
     return mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), nullable=False)
 
 
+ConfirmedWarnings = list[dict[str, str]]
+"""``[{"code": …, "message": …}, …]``: the soft rules a record broke, confirmed on entry."""
+
+
+def warnings_column() -> Mapped[ConfirmedWarnings | None]:
+    """The plausibility warnings confirmed for the row (migration 0006); NULL when none."""
+    return mapped_column(JSON)
+
+
 class Site(Base):
     """A participating centre; patients' pseudonyms are usually prefixed with its code."""
 
@@ -181,6 +194,7 @@ class Patient(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utc_now)
     revision: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     """Raised by database triggers on every change to the patient or their record (0004)."""
+    confirmed_warnings: Mapped[ConfirmedWarnings | None] = warnings_column()
 
     site: Mapped[Site] = relationship(back_populates="patients")
 
@@ -218,6 +232,7 @@ class AlsfrsAssessment(Base):
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     """When a clinician reviewed this self-report (migration 0005); clinic ratings: never."""
     reviewed_by: Mapped[str | None] = mapped_column(String(100))
+    confirmed_warnings: Mapped[ConfirmedWarnings | None] = warnings_column()
 
     @property
     def items(self) -> tuple[int, ...]:
@@ -246,6 +261,7 @@ class Measurement(Base):
     unit: Mapped[str] = mapped_column(String(16))
     assay: Mapped[str | None] = mapped_column(String(40))
     lab: Mapped[str | None] = mapped_column(String(100))
+    confirmed_warnings: Mapped[ConfirmedWarnings | None] = warnings_column()
 
 
 class Administration(Base):
@@ -272,6 +288,7 @@ class Administration(Base):
     status: Mapped[AdministrationStatus] = mapped_column(Vocabulary(AdministrationStatus))
     lot: Mapped[str | None] = mapped_column(String(64))
     csf_removed_ml: Mapped[float | None] = mapped_column(Float)
+    confirmed_warnings: Mapped[ConfirmedWarnings | None] = warnings_column()
 
 
 class Medication(Base):
@@ -289,6 +306,7 @@ class Medication(Base):
     drug: Mapped[str] = mapped_column(String(64))
     start_date: Mapped[dt.date] = mapped_column(Date)
     stop_date: Mapped[dt.date | None] = mapped_column(Date)
+    confirmed_warnings: Mapped[ConfirmedWarnings | None] = warnings_column()
 
 
 class AdverseEvent(Base):
@@ -318,6 +336,7 @@ class AdverseEvent(Base):
     outcome: Mapped[AeOutcome] = mapped_column(Vocabulary(AeOutcome))
     action: Mapped[AeAction | None] = mapped_column(Vocabulary(AeAction))
     resolved_date: Mapped[dt.date | None] = mapped_column(Date)
+    confirmed_warnings: Mapped[ConfirmedWarnings | None] = warnings_column()
 
 
 class Milestone(Base):
@@ -333,6 +352,7 @@ class Milestone(Base):
     patient_id: Mapped[int] = patient_fk()
     date: Mapped[dt.date] = mapped_column(Date)
     kind: Mapped[MilestoneKind] = mapped_column(Vocabulary(MilestoneKind))
+    confirmed_warnings: Mapped[ConfirmedWarnings | None] = warnings_column()
 
 
 class AuditEntry(Base):
@@ -360,21 +380,6 @@ PATIENT_TABLES = (
 
 
 # --- Web users, their sites and their sessions (migration 0002) -------------------------------
-
-
-class Role(StrEnum):
-    """What a web user may do (issue 4): each role is a fixed bundle of permissions.
-
-    admin: everything, every site. clinician and data_manager: their own sites' patients, read
-    and write. analyst: aggregate views across sites, no record-level identifiers. patient:
-    the self-report link only.
-    """
-
-    ADMIN = "admin"
-    CLINICIAN = "clinician"
-    DATA_MANAGER = "data_manager"
-    ANALYST = "analyst"
-    PATIENT = "patient"
 
 
 class User(Base):

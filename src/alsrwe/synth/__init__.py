@@ -5,7 +5,7 @@
     cohort.tables()   # the tidy CSV tables of docs/data-format.md
     cohort.truth      # the latent slopes, treatment start, NfL baseline … per person
 
-Parameters cite ../shared/domain.md or are marked as alsrwe assumptions (see ``parameters``).
+Parameters cite docs/domain-rules.md or are marked as alsrwe assumptions (see ``parameters``).
 """
 
 from alsrwe.synth.cohort import TABLES, SyntheticCohort, generate_cohort
@@ -13,7 +13,6 @@ from alsrwe.synth.parameters import (
     DEFAULT_SITES,
     DEFAULT_VARIANTS,
     MONTH_DAYS,
-    SOD1_PROTEIN,
     CohortParams,
     SiteSpec,
     VariantSpec,
@@ -24,7 +23,6 @@ __all__ = [
     "DEFAULT_SITES",
     "DEFAULT_VARIANTS",
     "MONTH_DAYS",
-    "SOD1_PROTEIN",
     "TABLES",
     "CohortParams",
     "SiteSpec",

@@ -1,7 +1,8 @@
 """Measurements: blood NfL, CSF labs at lumbar punctures, SVC and weight.
 
 - Blood NfL (serum or plasma per site, site assay): baseline log-normal around the median of the
-  tofersen cohort (78 pg/mL, Wiesenfarth, domain.md §5), higher in faster progressors (§4.2); on
+  tofersen cohort (78 pg/mL, Wiesenfarth, docs/domain-rules.md §5), higher in faster progressors
+  (§4.2); on
   tofersen it falls exponentially to ``1 − nfl_fall_on_treatment`` of baseline (−58% to −67%,
   §4.2 and §5). Carriers: plasma NfL (ATLAS, §4.3) around a normal level; a few convert, rising by
   ≥10 pg/mL to ≥44 pg/mL (the ATLAS trigger).
@@ -17,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from alsrwe.domain.biomarkers import MeasurementKind
+from alsrwe.domain.plausibility import VALUE_RANGES
 from alsrwe.synth.dosing import Doses, given_mask
 from alsrwe.synth.encoding import NO_DAY, BoolArray, FloatArray, IntArray, categorical, dates
 from alsrwe.synth.parameters import CohortParams
@@ -30,6 +33,8 @@ ASSAYS = ("simoa", "ella", "ecl", "elisa")
 _UNIT_OF = {"nfl_serum": 0, "nfl_plasma": 0, "nfl_csf": 0, "pnfh_csf": 0, "svc_percent": 1,
             "weight_kg": 3, "csf_wbc": 4, "csf_protein": 5}  # fmt: skip
 _LAB_NOISE = 0.12  # log-sd of assay + biological noise (assumption)
+_SVC_MINIMUM = VALUE_RANGES[MeasurementKind.SVC_PERCENT].low
+"""SVC stays within the rulebook's plausible range (a test below it is not done in practice)."""
 _SHARE = {"nfl": 0.85, "svc": 0.7, "weight": 0.9}  # visits with each measurement (assumption)
 
 
@@ -150,7 +155,7 @@ def measurements_frame(pop: Population, params: CohortParams, visits: Visits, do
                np.where(carrier, 0, site_assay[site]), site_lab[site])  # fmt: skip
     loss = visits.latent_loss[idx]
     svc0 = rng.normal(95.0, 12.0, pop.n)
-    svc = np.clip(svc0[person] - 1.6 * loss + rng.normal(0, 4.0, n), 5, None)
+    svc = np.clip(svc0[person] - 1.6 * loss + rng.normal(0, 4.0, n), _SVC_MINIMUM, None)
     measured = ~carrier & (rng.random(n) < _SHARE["svc"])
     clinic.add(KINDS.index("svc_percent"), np.round(svc), measured)
     weight0 = np.where(pop.male, rng.normal(80.0, 12.0, pop.n), rng.normal(66.0, 11.0, pop.n))

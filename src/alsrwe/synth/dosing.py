@@ -1,6 +1,7 @@
 """Tofersen administrations and concomitant medications.
 
-Tofersen follows alsrwe convention 5 (domain.md §3.1): 100 mg intrathecally; dose n+1 is due 14
+Tofersen follows alsrwe convention 5 (docs/domain-rules.md §3.1): 100 mg intrathecally; dose n+1 is
+due 14
 days after the *actual* date of dose n while n+1 ≤ 3, and 28 days after it otherwise. Injected
 deviations (probabilities in ``CohortParams``, alsrwe assumptions): a *late* dose is given 1 to
 ``late_dose_max_days`` days after its due date; a *missed* or *deferred* dose is recorded on its due
@@ -124,7 +125,8 @@ def medications_frame(
     """The ``medications`` table: riluzole for most patients, oral edaravone for some.
 
     Shares are alsrwe assumptions (``riluzole_share``, ``edaravone_oral_share``); both were
-    allowed in VALOR (domain.md §4.1). Start after diagnosis, never after the end of follow-up.
+    allowed in VALOR (docs/domain-rules.md §4.1). Start after diagnosis, never after the end of
+    follow-up.
     """
     sym = np.flatnonzero(~pop.carrier)
     on_ril = sym[rng.random(sym.size) < params.riluzole_share]

@@ -1,6 +1,6 @@
 """Parameters of the synthetic cohort, each with its source.
 
-Every default below cites the section of ``../shared/domain.md`` it comes from, or is marked
+Every default below cites the section of ``docs/domain-rules.md`` it comes from, or is marked
 **alsrwe assumption** when no source gives a number (those are plausible, documented and
 configurable, never facts). ``CohortParams`` is frozen and validated; ``model_dump_json()`` saves
 it next to a generated cohort so the cohort can be re-created exactly.
@@ -15,42 +15,25 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from alsrwe.domain.alsfrs import DAYS_PER_MONTH
+from alsrwe.domain.sod1 import parse_sod1_variant
 
 MONTH_DAYS = DAYS_PER_MONTH  # one definition of the month: alsrwe.domain.alsfrs
-"""Days per month, alsrwe convention 1 (domain.md, ENCALS/TRICALS reference code)."""
+"""Days per month, alsrwe convention 1 (docs/domain-rules.md, ENCALS/TRICALS reference code)."""
 
-SOD1_PROTEIN = (
-    "MATKAVCVLKGDGPVQGIINFEQKESNGPVKVWGSIKGLTEGLHGFHVHEFGDNTAGCTS"
-    "AGPHFNPLSRKHGGPKDEERHVGDLGNVTADKDGVADVSIEDSVISLSGDHCIIGRTLVV"
-    "HEKADDLGKGGNEESTKTGNAGSRLACGVIGIAQ"
-)
-"""UniProt P00441 with the initiator Met (domain.md §10): HGVS position p is
-``SOD1_PROTEIN[p - 1]``, legacy position p (Met not counted) is ``SOD1_PROTEIN[p]``."""
-
-_THREE_LETTER = {
-    "A": "Ala", "R": "Arg", "N": "Asn", "D": "Asp", "C": "Cys", "Q": "Gln", "E": "Glu",
-    "G": "Gly", "H": "His", "I": "Ile", "L": "Leu", "K": "Lys", "M": "Met", "F": "Phe",
-    "P": "Pro", "S": "Ser", "T": "Thr", "W": "Trp", "Y": "Tyr", "V": "Val",
-}  # fmt: skip
 _LEGACY = re.compile(r"^([A-Z])(\d{1,3})([A-Z])$")
 
 
 def legacy_to_hgvs(legacy: str) -> str:
-    """``"A4V"`` → ``"p.Ala5Val"``: HGVS position = legacy + 1 (domain.md §8).
+    """``"A4V"`` → ``"p.Ala5Val"`` by the domain's SOD1 rules (HGVS = legacy + 1,
+    docs/domain-rules.md §8).
 
-    Raises ``ValueError`` when the stated reference residue is not the one in the SOD1 protein at
-    that legacy position (domain.md §10), so a mistyped or HGVS-numbered name cannot slip in.
+    Raises ``ValueError`` when the name is not a plain legacy change or its stated reference
+    residue is not the one in the SOD1 protein at that legacy position (§10), so a mistyped or
+    HGVS-numbered name cannot slip in.
     """
-    match = _LEGACY.match(legacy)
-    if match is None:
+    if _LEGACY.match(legacy) is None:
         raise ValueError(f"{legacy!r} is not a legacy protein change such as 'A4V'")
-    ref, pos_text, alt = match.groups()
-    pos = int(pos_text)
-    if not 1 <= pos < len(SOD1_PROTEIN) or SOD1_PROTEIN[pos] != ref:
-        raise ValueError(f"{legacy!r}: legacy residue {pos} of SOD1 is not {ref}")
-    if ref not in _THREE_LETTER or alt not in _THREE_LETTER:
-        raise ValueError(f"{legacy!r}: unknown amino acid")
-    return f"p.{_THREE_LETTER[ref]}{pos + 1}{_THREE_LETTER[alt]}"
+    return parse_sod1_variant(legacy).hgvs
 
 
 class _Frozen(BaseModel):
@@ -91,7 +74,8 @@ class SiteSpec(_Frozen):
 
 
 DEFAULT_SITES: tuple[SiteSpec, ...] = (
-    # German papers write HGVS-based names (domain.md §8); Ella at Padova (§7); WashU serum (§5).
+    # German papers write HGVS-based names (docs/domain-rules.md §8); Ella at Padova (§7); WashU
+    # serum (§5).
     SiteSpec(code="BER", name="Berlin ALS centre (synthetic)", weight=0.4,
              variant_notation="hgvs", lab="BER neurochemistry lab"),
     SiteSpec(code="STL", name="St. Louis ALS clinic (synthetic)", weight=0.35, lab="STL core lab"),
@@ -101,7 +85,8 @@ DEFAULT_SITES: tuple[SiteSpec, ...] = (
 
 DEFAULT_VARIANTS: tuple[VariantSpec, ...] = (
     VariantSpec(legacy="A4V", weight=0.20, speed_factor=2.5, diagnostic_delay_months=8.0,
-                source="fast variant (domain.md §8, A4V survival figure [U]); speed and delay: "
+                source="fast variant (docs/domain-rules.md §8, A4V survival figure [U]); "
+                       "speed and delay: "
                        "alsrwe assumption"),
     VariantSpec(legacy="D90A", zygosity="homozygous", weight=0.12, speed_factor=0.25,
                 diagnostic_delay_months=57.5,
@@ -126,7 +111,8 @@ OnsetRegionName = Literal["bulbar", "upper_limb", "lower_limb", "respiratory", "
 class CohortParams(_Frozen):
     """Everything that shapes a synthetic cohort; same params → identical frames.
 
-    Sources (domain.md sections) are in each field's description; "assumption" marks an alsrwe
+    Sources (docs/domain-rules.md sections) are in each field's description; "assumption" marks an
+    alsrwe
     assumption with no source.
     """
 
@@ -150,7 +136,8 @@ class CohortParams(_Frozen):
     onset_region_weights: dict[OnsetRegionName, float] = Field(
         default={"bulbar": 0.12, "upper_limb": 0.25, "lower_limb": 0.55, "respiratory": 0.04,
                  "generalized": 0.04},
-        description="assumption (limb onset predominant in SOD1-ALS; no source in domain.md)")
+        description="assumption (limb onset predominant in SOD1-ALS; no source in "
+                    "docs/domain-rules.md)")
     diagnostic_delay_sigma: float = Field(default=0.5, gt=0, description="log-sd, assumption")
 
     # ALSFRS-R progression
@@ -249,7 +236,6 @@ __all__ = [
     "DEFAULT_SITES",
     "DEFAULT_VARIANTS",
     "MONTH_DAYS",
-    "SOD1_PROTEIN",
     "CohortParams",
     "SiteSpec",
     "VariantSpec",

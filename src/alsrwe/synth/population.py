@@ -20,7 +20,8 @@ REGIONS = ("bulbar", "upper_limb", "lower_limb", "respiratory", "generalized")
 
 # Rank of each ALSFRS-R domain (bulbar 1-3, fine motor 4-6, gross motor 7-9, respiratory 10-12)
 # in the order it declines, per onset region: the onset region's items go first.
-# alsrwe assumption (the order is clinical common sense; no source in domain.md gives numbers).
+# alsrwe assumption (the order is clinical common sense; no source in docs/domain-rules.md gives
+# numbers).
 _DOMAIN_RANK = np.array(
     [
         [0, 1, 2, 3],  # bulbar onset

@@ -6,7 +6,8 @@ rounded), item i has lost as many points as it has thresholds below ``n``. So it
 integers 0-4, the total is ``48 − n`` exactly, the onset region's items fall first, and a
 patient's items are monotone up to the noise.
 
-Milestones are read off the item anchors (domain.md §1.1): gastrostomy when swallowing (item 3)
+Milestones are read off the item anchors (docs/domain-rules.md §1.1): gastrostomy when swallowing
+(item 3)
 reaches 1 ("needs supplemental tube feeding"); NIV when respiratory insufficiency (item 12) reaches
 3 ("intermittent BiPAP"); permanent ventilation at 1 ("continuous BiPAP night and day");
 tracheostomy at 0 ("invasive ventilation"); death at the patient's latent death loss. Uptake

@@ -3,7 +3,8 @@
 Serious neurological events (myelitis, radiculitis, aseptic meningitis, papilledema / raised
 intracranial pressure) occur in ``serious_neuro_ae_share`` of treated patients, split 4:2:2:2:2 as
 in Lovett et al. (12 events: 4 myelitis, 2 radiculitis, 2 aseptic meningitis, 4 intracranial
-hypertension and/or papilledema; all but one resolved; none fatal) — domain.md §3.2. The common
+hypertension and/or papilledema; all but one resolved; none fatal) — docs/domain-rules.md §3.2. The
+common
 adverse reactions (pain, fatigue, arthralgia, CSF WBC increased, myalgia; ≥10% in the label) and
 the other listed ones get per-patient probabilities that are **alsrwe assumptions** (the label's
 percentages were NOT FOUND). "CSF WBC increased" is reported only for patients whose CSF WBC

@@ -25,11 +25,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from alsrwe.domain.errors import DomainError
+from alsrwe.domain.errors import Conflict, InvalidInput, NotFound
 from alsrwe.store.db import head_revision, make_engine
-from alsrwe.store.records import RecordInvalid
 from alsrwe.web.cohort_view import CohortCache
-from alsrwe.web.deps import csrf_protect, request_principal
+from alsrwe.web.deps import csrf_protect, refuse_control_characters, request_principal
 from alsrwe.web.errors import NotAuthenticated, WebError
 from alsrwe.web.page_cache import PageCache
 from alsrwe.web.principal import PrincipalCache
@@ -141,22 +140,47 @@ async def validation_error(request: Request, error: Exception) -> Response:
     return _error_page(request, 422, problems)
 
 
-async def domain_error(request: Request, error: Exception) -> Response:
-    assert isinstance(error, DomainError)
-    if _is_api(request):
-        detail = [{"loc": ["body", error.field], "msg": error.rule, "type": "domain_rule"}]
-        return JSONResponse({"detail": detail}, status_code=422)
-    return _error_page(request, 422, str(error))
+def problem_details(error: InvalidInput) -> list[dict[str, object]]:
+    """The API's 422 ``detail``: one item per problem, in the words the pages show.
+
+    ``type`` is ``hard_rule`` (refused) or ``soft_rule`` (a warning: send the request again
+    with its ``code`` in ``confirm_warnings`` to confirm it).
+    """
+    return [{"loc": ["body", p.field] if p.field else ["body"], "msg": p.rule,
+             "type": "soft_rule" if p.soft else "hard_rule", "code": p.code}
+            for p in error.problems]
 
 
-async def record_invalid(request: Request, error: Exception) -> Response:
-    """A write that breaks rules (pages re-render their form; this is the API's answer)."""
-    assert isinstance(error, RecordInvalid)
+async def invalid_input(request: Request, error: Exception) -> Response:
+    """Input that breaks rules (forms re-render themselves; this is the API's answer)."""
+    assert isinstance(error, InvalidInput)
     if _is_api(request):
-        detail = [{"loc": ["body", field], "msg": rule, "type": "domain_rule"}
-                  for field, rule in error.problems.items()]
-        return JSONResponse({"detail": detail}, status_code=422)
-    return _error_page(request, 422, str(error))
+        return JSONResponse({"detail": problem_details(error)}, status_code=422)
+    return _error_page(request, 422, "; ".join(str(p) for p in error.problems))
+
+
+async def not_found(request: Request, error: Exception) -> Response:
+    assert isinstance(error, NotFound)
+    if _is_api(request):
+        return JSONResponse({"detail": error.message}, status_code=404)
+    return _error_page(request, 404, error.message)
+
+
+async def conflict(request: Request, error: Exception) -> Response:
+    assert isinstance(error, Conflict)
+    if _is_api(request):
+        return JSONResponse({"detail": error.message}, status_code=409)
+    return _error_page(request, 409, error.message)
+
+
+async def server_error(request: Request, error: Exception) -> Response:
+    """A bug: a plain answer that gives nothing away, with the same protective headers (it is
+    sent outside the middleware that adds them)."""
+    headers = {name.decode(): value.decode() for name, value in SECURITY_HEADERS}
+    if _is_api(request):
+        return JSONResponse({"detail": "internal error"}, status_code=500, headers=headers)
+    return Response("internal error: the problem has been logged", status_code=500,
+                    media_type="text/plain", headers=headers)
 
 
 def create_app(settings: WebSettings, engine: Engine | None = None) -> FastAPI:
@@ -181,9 +205,10 @@ def create_app(settings: WebSettings, engine: Engine | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
-        dependencies=[Depends(csrf_protect)],
+        dependencies=[Depends(refuse_control_characters), Depends(csrf_protect)],
     )
     app.state.settings = settings
+    app.state.plausibility = settings.plausibility()
     app.state.engine = the_engine
     app.state.templates = make_templates()
     app.state.plotly_src = assets.PLOTLY_PATH
@@ -199,8 +224,10 @@ def create_app(settings: WebSettings, engine: Engine | None = None) -> FastAPI:
     app.add_exception_handler(WebError, web_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(DomainError, domain_error)
-    app.add_exception_handler(RecordInvalid, record_invalid)
+    app.add_exception_handler(InvalidInput, invalid_input)
+    app.add_exception_handler(NotFound, not_found)
+    app.add_exception_handler(Conflict, conflict)
+    app.add_exception_handler(Exception, server_error)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLimit, limit=settings.max_requests_in_flight)
     return app

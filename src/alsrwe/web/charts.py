@@ -15,7 +15,7 @@ from typing import Any
 
 from alsrwe.domain.alsfrs import MAX_ITEM_SCORE, MAX_TOTAL
 from alsrwe.domain.biomarkers import MeasurementKind
-from alsrwe.store.patient_file import PatientFile
+from alsrwe.store.reads.patient_file import PatientFile
 
 Figure = dict[str, Any]
 

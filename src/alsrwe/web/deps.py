@@ -16,15 +16,21 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 import anyio
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from alsrwe.domain.access import AGGREGATE_ROLES, COHORT_ROLES, RECORD_ROLES, Role
+from alsrwe.domain.cells import control_characters
+from alsrwe.domain.errors import InvalidInput, Problem
+from alsrwe.domain.plausibility import PlausibilitySettings
 from alsrwe.domain.regimens import REGIMENS, Regimen
 from alsrwe.store.db import begin_unit, end_unit, unit_of_work
-from alsrwe.store.models import Role, WebSession
-from alsrwe.store.users import site_scope, touch_web_session
+from alsrwe.store.models import MAX_ID, Patient, WebSession
+from alsrwe.store.reads.patients import patient_in_scope
+from alsrwe.store.reads.users import site_scope
+from alsrwe.store.writes.accounts import touch_web_session
 from alsrwe.web.auth import (
     CSRF_FIELD,
     CSRF_HEADER,
@@ -37,14 +43,10 @@ from alsrwe.web.auth import (
     utc_now,
 )
 from alsrwe.web.errors import CsrfRejected, Forbidden, NotAuthenticated
-from alsrwe.web.principal import RECORD_ROLES, Principal, PrincipalCache
+from alsrwe.web.principal import Principal, PrincipalCache
 from alsrwe.web.settings import WebSettings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-AGGREGATE_ROLES = frozenset({Role.ADMIN, Role.ANALYST})
-"""Roles that see cross-site aggregate views."""
-COHORT_ROLES = RECORD_ROLES | AGGREGATE_ROLES
-"""Roles that see aggregate views of their scope (the cohort page, counts, the site list)."""
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -87,10 +89,20 @@ async def get_regimen(settings: Annotated[WebSettings, Depends(get_settings)]) -
     return REGIMENS[settings.regimen]
 
 
+async def get_plausibility(request: Request) -> PlausibilitySettings:
+    """The rulebook's settings, read once when the app was made (``ALSRWE_PLAUSIBILITY_FILE``)."""
+    rules: PlausibilitySettings = request.app.state.plausibility
+    return rules
+
+
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="A record's id")]
+"""Ids in a path: outside the database's integer range they answer 422, never a 500."""
+
 Settings = Annotated[WebSettings, Depends(get_settings)]
 Db = Annotated[Session, Depends(get_db, scope="function")]
 Today = Annotated[dt.date, Depends(get_today)]
 ActiveRegimen = Annotated[Regimen, Depends(get_regimen)]
+Plausibility = Annotated[PlausibilitySettings, Depends(get_plausibility)]
 
 
 def _resolve(engine: Engine, session_id: str, settings: WebSettings,
@@ -204,11 +216,32 @@ async def csrf_protect(request: Request, principal: OptionalUser) -> None:
         raise CsrfRejected()
 
 
+async def refuse_control_characters(request: Request) -> None:
+    """No NUL byte or other control character in a path or query string, at any route: they
+    are never data, and a database may choke on them (a 422 naming the parameter)."""
+    problems = [Problem(name, f"contains the control character(s) {', '.join(found)}",
+                        "text.control_character")
+                for name, value in (("path", request.url.path),
+                                    *request.query_params.multi_items())
+                if (found := control_characters(value))]
+    if problems:
+        raise InvalidInput(problems)
+
+
+async def patient_from_path(db: Db, user: CurrentUser, patient_id: RecordId) -> Patient:
+    """The patient of the path if in the user's sites; NotFound (a 404) otherwise."""
+    return await run_in_threadpool(patient_in_scope, db, user.scope, patient_id)
+
+
+PatientInScope = Annotated[Patient, Depends(patient_from_path)]
+"""The one dependency every patient route uses to find its patient within the user's sites."""
+
+
 __all__ = [
-    "AGGREGATE_ROLES",
-    "COHORT_ROLES",
-    "RECORD_ROLES",
     "ActiveRegimen",
+    "PatientInScope",
+    "Plausibility",
+    "RecordId",
     "CurrentUser",
     "Db",
     "OptionalUser",
@@ -222,6 +255,8 @@ __all__ = [
     "get_settings",
     "get_today",
     "optional_user",
+    "patient_from_path",
+    "refuse_control_characters",
     "request_principal",
     "require_aggregate_access",
     "require_cohort_access",

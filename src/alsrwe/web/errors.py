@@ -1,21 +1,23 @@
-"""The web's errors, raised anywhere in a request and rendered once, at the edge (app.py).
+"""The web's own errors: answers of HTTP that the domain's tree has no word for.
 
-    Exception
-     ├── WebError                 an HTTP answer other than success
-     │    ├── NotAuthenticated    401 for the API; pages redirect to the login form
-     │    ├── Forbidden           403: the role may not do this
-     │    ├── CsrfRejected        403: missing or wrong CSRF token
-     │    └── NotFound            404: absent, or outside the user's sites (never a 403)
-     └── ValueError
-          └── AccountError        a user account that breaks a rule (CLI ``alsrwe user add``)
+    AlsrweError (alsrwe.domain.errors)
+     ├── InvalidInput      → 422: next to the field on a form, a JSON list in the API
+     ├── NotFound          → 404 (absent, or outside the user's sites: never a 403)
+     ├── Conflict          → 409
+     └── WebError          an HTTP answer of the web alone
+          ├── NotAuthenticated    401 for the API; pages redirect to the login form
+          ├── Forbidden           403: the role may not do this
+          └── CsrfRejected        403: missing or wrong CSRF token
 
-Domain errors (``alsrwe.domain.errors.DomainError``) become 422 with the field and rule.
+Each is rendered once, by the handlers of ``alsrwe.web.app``.
 """
 
 from __future__ import annotations
 
+from alsrwe.domain.errors import AlsrweError
 
-class WebError(Exception):
+
+class WebError(AlsrweError):
     """An error with an HTTP status and a message safe to show to the user."""
 
     status_code = 500
@@ -41,25 +43,4 @@ class CsrfRejected(WebError):
     message = "the form expired or did not come from this site; reload the page and try again"
 
 
-class NotFound(WebError):
-    status_code = 404
-    message = "not found"
-
-
-class AccountError(ValueError):
-    """A user account that breaks a rule; ``field`` names the input, ``rule`` what it broke."""
-
-    def __init__(self, field: str, rule: str) -> None:
-        self.field = field
-        self.rule = rule
-        super().__init__(f"{field}: {rule}")
-
-
-__all__ = [
-    "AccountError",
-    "CsrfRejected",
-    "Forbidden",
-    "NotAuthenticated",
-    "NotFound",
-    "WebError",
-]
+__all__ = ["CsrfRejected", "Forbidden", "NotAuthenticated", "WebError"]

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from alsrwe.store.patient_file import PatientStamp, ScoredAssessment
+from alsrwe.store.reads.patient_file import ScoredAssessment
+from alsrwe.store.reads.patients import PatientStamp
 
 PageKey = tuple[int, int, str, dt.date, str]
 

@@ -19,11 +19,9 @@ import threading
 import time
 from dataclasses import dataclass
 
-from alsrwe.store.models import Role
+from alsrwe.domain.access import RECORD_ROLES, Role
 from alsrwe.store.scope import SiteScope
 
-RECORD_ROLES = frozenset({Role.ADMIN, Role.CLINICIAN, Role.DATA_MANAGER})
-"""Roles that see record-level patient data (within their scope)."""
 MAX_ENTRIES = 10_000
 """Bound on remembered sessions per process (expired ones are dropped first)."""
 
@@ -90,4 +88,4 @@ class PrincipalCache:
             self._entries.pop(session_id, None)
 
 
-__all__ = ["RECORD_ROLES", "Principal", "PrincipalCache"]
+__all__ = ["Principal", "PrincipalCache"]

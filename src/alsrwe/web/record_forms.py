@@ -1,8 +1,9 @@
 """The data-entry forms of the patient page, described once: fields, reading, saving.
 
 A :class:`RecordForm` lists its fields (rendered by ``record_form.html``), reads a submission
-into the keyword arguments of its store use case (``alsrwe.store.records``) and names that use
-case. Only the types are checked here; every rule is the domain's, reached through the store.
+into the keyword arguments of its record's builder (:mod:`alsrwe.domain.records`) and names
+that builder; the page hands the record to the store's write path. Only the types are checked
+here; every rule is the domain's and the rulebook's, the same at every edge.
 The ALSFRS-R form, shared with the patient's self-report, has its own reader
 (:func:`read_alsfrs`) because of its radio groups and the 5a/5b switch.
 """
@@ -14,13 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from alsrwe.domain import cells, records
 from alsrwe.domain.alsfrs import ITEMS
 from alsrwe.domain.biomarkers import KIND_SPECS, MeasurementKind
 from alsrwe.domain.events import MilestoneKind
 from alsrwe.domain.regimens import AdministrationStatus, Regimen
 from alsrwe.domain.safety import AeAction, AeOutcome, AeTerm
-from alsrwe.interop import cells
-from alsrwe.store import records
 from alsrwe.web.form_reader import FormReader
 
 Choices = tuple[tuple[str, str], ...]
@@ -44,8 +44,12 @@ class RecordForm:
     title: str
     fields: tuple[FormField, ...]
     read: Callable[[FormReader], dict[str, Any] | None]
-    save: Callable[..., object]
+    build: Callable[..., records.RecordEntry]
     defaults: Callable[[dt.date, Regimen], dict[str, str]]
+
+    @property
+    def field_names(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.fields)
 
 
 def _words(value: str) -> str:
@@ -98,7 +102,7 @@ MEASUREMENT = RecordForm(
         FormField("lab", "Laboratory", "text", required=False),
     ),
     read=_read_measurement,
-    save=records.record_measurement,
+    build=records.measurement_entry,
     defaults=_today,
 )
 
@@ -128,7 +132,8 @@ ADMINISTRATION = RecordForm(
     title="Dose administration",
     fields=(
         _date_field(),
-        FormField("drug", "Drug", "text"),
+        FormField("drug", "Drug", "text",
+                  hint="tofersen or edaravone_iv; brand names (Qalsody, Radicava) are accepted"),
         FormField("status", "Status", "select", _choices(AdministrationStatus, blank=None)),
         FormField("dose_mg", "Dose (mg)", "number", hint="Required when the dose was given",
                   required=False),
@@ -136,7 +141,7 @@ ADMINISTRATION = RecordForm(
         FormField("csf_removed_ml", "CSF removed (mL)", "number", required=False),
     ),
     read=_read_administration,
-    save=records.record_administration,
+    build=records.administration_entry,
     defaults=_dose_defaults,
 )
 
@@ -177,7 +182,7 @@ ADVERSE_EVENT = RecordForm(
         _date_field("resolved_date", "Resolved date", required=False),
     ),
     read=_read_adverse_event,
-    save=records.record_adverse_event,
+    build=records.adverse_event_entry,
     defaults=lambda today, _: {"onset_date": today.isoformat()},
 )
 
@@ -195,7 +200,7 @@ MILESTONE = RecordForm(
     title="Milestone",
     fields=(FormField("kind", "Milestone", "select", _choices(MilestoneKind)), _date_field()),
     read=_read_milestone,
-    save=records.record_milestone,
+    build=records.milestone_entry,
     defaults=_today,
 )
 
@@ -216,7 +221,7 @@ def read_alsfrs(r: FormReader) -> tuple[list[int], bool] | None:
     a problem on that field rather than a silent choice.
     """
     gastrostomy = r.checkbox("gastrostomy")
-    used, unused = ("q5b", "q5a") if gastrostomy else ("q5a", "q5b")
+    used, unused = item5_fields(gastrostomy)
     if r.text(unused):
         which = "with" if gastrostomy else "without"
         r.fail(unused, f"leave this empty: {which} a gastrostomy, item 5 is answered as "
@@ -227,4 +232,10 @@ def read_alsfrs(r: FormReader) -> tuple[list[int], bool] | None:
     return [s for s in scores if s is not None], gastrostomy
 
 
-__all__ = ["ITEM_FIELDS", "RECORD_FORMS", "FormField", "RecordForm", "read_alsfrs"]
+def item5_fields(gastrostomy: bool) -> tuple[str, str]:
+    """(the radio group of item 5 in use, the other): 5b with a gastrostomy, else 5a."""
+    return ("q5b", "q5a") if gastrostomy else ("q5a", "q5b")
+
+
+__all__ = ["ITEM_FIELDS", "RECORD_FORMS", "FormField", "RecordForm", "item5_fields",
+           "read_alsfrs"]

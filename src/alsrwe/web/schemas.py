@@ -16,7 +16,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from alsrwe.domain.events import OnsetRegion
 from alsrwe.domain.patient import PatientStatus, Sex
 from alsrwe.domain.sod1 import Zygosity
-from alsrwe.store.patient_directory import MAX_PAGE_SIZE, PatientFilter
+from alsrwe.store.models import MAX_ID
+from alsrwe.store.reads.directory import MAX_PAGE_SIZE, PatientFilter
 
 
 def _blank_is_none(value: Any) -> Any:
@@ -47,7 +48,7 @@ class PatientListQuery(BaseModel):
         bool | None, Blankable, Field(description="At least one dose of tofersen given")
     ] = None
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = 25
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Annotated[int, Field(ge=0, le=MAX_ID)] = 0
 
     def to_filter(self) -> PatientFilter:
         return PatientFilter(

@@ -18,8 +18,9 @@ from alsrwe.domain.biomarkers import MeasurementKind
 from alsrwe.domain.events import MilestoneKind
 from alsrwe.domain.regimens import AdministrationStatus
 from alsrwe.domain.safety import AeAction, AeOutcome, AeTerm
-from alsrwe.store.patient_directory import MAX_PAGE_SIZE
-from alsrwe.store.patient_records import Paging
+from alsrwe.store.models import MAX_ID
+from alsrwe.store.reads.directory import MAX_PAGE_SIZE
+from alsrwe.store.reads.record_pages import Paging
 
 
 class RecordListQuery(BaseModel):
@@ -28,7 +29,7 @@ class RecordListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = 25
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Annotated[int, Field(ge=0, le=MAX_ID)] = 0
     start: dt.date | None = Field(default=None, description="On or after this date")
     end: dt.date | None = Field(default=None, description="On or before this date")
 

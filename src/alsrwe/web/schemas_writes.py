@@ -1,19 +1,24 @@
 """What the JSON API accepts for writes: one ``XCreate`` per record, ``XUpdate`` for follow-up.
 
-Only types are checked here; every clinical rule (ranges, units, combinations, duplicates) is
-the domain's, reached through ``alsrwe.store.records``, and comes back as a 422 detail with
-the field and the same words the pages show. Responses reuse the read API's ``XPublic``
-schemas (``schemas_records.py``).
+Only types are checked here (and that no text holds a control character); every clinical rule
+(ranges, units, combinations, duplicates, the patient's timeline) is the domain's and the
+rulebook's, reached through the store's write path, and comes back as a 422 detail with the
+field and the same words the pages show. A plausibility warning (``type: soft_rule``) is
+confirmed by sending the request again with its ``code`` in ``confirm_warnings``. Responses
+reuse the read API's ``XPublic`` schemas (``schemas_records.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from alsrwe.domain.biomarkers import KIND_SPECS, MeasurementKind
+from alsrwe.domain.cells import check_text
 from alsrwe.domain.events import MilestoneKind
+from alsrwe.domain.plausibility import SOFT_CODES
 from alsrwe.domain.regimens import AdministrationStatus
 from alsrwe.domain.safety import AeAction, AeOutcome, AeTerm
 
@@ -21,8 +26,29 @@ ITEM = "0-4, 4 = normal"
 UNITS = "; ".join(f"{k.value}: {', '.join(s.accepted_units)}" for k, s in KIND_SPECS.items())
 
 
+def _known_warning(code: str) -> str:
+    if code not in SOFT_CODES:
+        raise ValueError(f"{code!r} is not a warning that can be confirmed; use one of "
+                         f"{', '.join(sorted(SOFT_CODES))}")
+    return code
+
+
+def _no_control_characters(value: str) -> str:
+    check_text(value)  # a CellError is a ValueError: pydantic reports it on the field
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_control_characters)]
+"""A string without NUL bytes or other control characters."""
+WarningCode = Annotated[str, AfterValidator(_known_warning)]
+
+
 class _Create(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    confirm_warnings: list[WarningCode] = Field(
+        default_factory=list, description="Codes of the plausibility warnings (422 detail "
+                                          "items of type soft_rule) you confirm")
 
 
 class AlsfrsCreate(_Create):
@@ -53,19 +79,19 @@ class MeasurementCreate(_Create):
     date: dt.date
     kind: MeasurementKind
     value: float
-    unit: str = Field(max_length=16, description=f"Accepted units by kind: {UNITS}")
-    assay: str | None = Field(default=None, max_length=40)
-    lab: str | None = Field(default=None, max_length=100)
+    unit: Text = Field(max_length=16, description=f"Accepted units by kind: {UNITS}")
+    assay: Text | None = Field(default=None, max_length=40)
+    lab: Text | None = Field(default=None, max_length=100)
 
 
 class AdministrationCreate(_Create):
     """A planned dose and what happened to it; ``dose_mg`` is required when given."""
 
     date: dt.date
-    drug: str = Field(default="tofersen", max_length=64)
+    drug: Text = Field(default="tofersen", max_length=64)
     status: AdministrationStatus
     dose_mg: float | None = None
-    lot: str | None = Field(default=None, max_length=64)
+    lot: Text | None = Field(default=None, max_length=64)
     csf_removed_ml: float | None = None
 
 
@@ -74,7 +100,7 @@ class AdverseEventCreate(_Create):
 
     onset_date: dt.date
     term: AeTerm
-    term_text: str | None = Field(default=None, max_length=200)
+    term_text: Text | None = Field(default=None, max_length=200)
     grade: int = Field(description="CTCAE grade 1-5; 5 only with outcome fatal")
     serious: bool
     related: bool
@@ -126,19 +152,19 @@ class MeasurementUpdate(_Create):
     date: dt.date | None = None
     kind: MeasurementKind | None = None
     value: float | None = None
-    unit: str | None = Field(default=None, max_length=16)
-    assay: str | None = Field(default=None, max_length=40)
-    lab: str | None = Field(default=None, max_length=100)
+    unit: Text | None = Field(default=None, max_length=16)
+    assay: Text | None = Field(default=None, max_length=40)
+    lab: Text | None = Field(default=None, max_length=100)
 
 
 class AdministrationUpdate(_Create):
     """A correction of a dose: only the fields sent change; the dose is checked again."""
 
     date: dt.date | None = None
-    drug: str | None = Field(default=None, max_length=64)
+    drug: Text | None = Field(default=None, max_length=64)
     status: AdministrationStatus | None = None
     dose_mg: float | None = None
-    lot: str | None = Field(default=None, max_length=64)
+    lot: Text | None = Field(default=None, max_length=64)
     csf_removed_ml: float | None = None
 
 

@@ -23,6 +23,7 @@ from types import FrameType
 
 import uvicorn
 
+from alsrwe.domain.errors import Conflict
 from alsrwe.store.db import current_revision, head_revision, make_engine
 from alsrwe.web.app import create_app
 from alsrwe.web.settings import WebSettings
@@ -31,7 +32,7 @@ BACKLOG = 2048
 """Pending connections per listening socket (uvicorn's default)."""
 
 
-class DatabaseNotReady(RuntimeError):
+class DatabaseNotReady(Conflict):
     """The database schema is not at the revision this version of alsrwe needs."""
 
 

@@ -7,7 +7,8 @@ Authentication: the session cookie ``alsrwe_session`` from ``POST /login`` (form
 use the cookie to write.
 
 Adding an entity: a ``<Entity>Public`` schema in ``schemas.py``, a scoped read model in
-``alsrwe.store``, and handlers here (or in ``api_<entity>.py`` mounted on ``router``) that
+``alsrwe.store.reads`` (writes go through ``alsrwe.store.writes``), and handlers here (or in
+``api_<entity>.py`` mounted on ``router``) that
 call them; never a query in the handler. Another site's record is a 404, as for patients.
 """
 
@@ -19,18 +20,18 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.security import APIKeyCookie, APIKeyHeader
 from pydantic import BaseModel
 
-from alsrwe.store.models import Role
-from alsrwe.store.patient_directory import PatientListRow, list_patients
-from alsrwe.store.patient_file import PatientFile, patient_file
+from alsrwe.domain.access import Role
+from alsrwe.store.reads.directory import PatientListRow, list_patients
+from alsrwe.store.reads.patient_file import PatientFile, patient_file
 from alsrwe.web.auth import CSRF_HEADER, SESSION_COOKIE
 from alsrwe.web.deps import (
     ActiveRegimen,
     CurrentUser,
     Db,
+    RecordId,
     Today,
     require_record_access,
 )
-from alsrwe.web.errors import NotFound
 from alsrwe.web.routes import api_records, api_writes
 from alsrwe.web.schemas import (
     ErrorPublic,
@@ -120,13 +121,10 @@ def _detail(record: PatientFile) -> PatientDetailPublic:
 
 @records.get("/patients/{patient_id}", responses={404: {"model": ErrorPublic}})
 def read_patient(
-    db: Db, user: CurrentUser, patient_id: int, today: Today, regimen: ActiveRegimen
+    db: Db, user: CurrentUser, patient_id: RecordId, today: Today, regimen: ActiveRegimen
 ) -> PatientDetailPublic:
     """One patient with stages, ΔFRS and next dose; 404 if absent or at another site."""
-    record = patient_file(db, user.scope, patient_id, today=today, regimen=regimen)
-    if record is None:
-        raise NotFound("no such patient")
-    return _detail(record)
+    return _detail(patient_file(db, user.scope, patient_id, today=today, regimen=regimen))
 
 
 router.include_router(records)

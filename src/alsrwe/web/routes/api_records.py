@@ -14,7 +14,8 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from alsrwe.store.patient_records import (
+from alsrwe.store.reads.counts import registry_counts, visible_sites
+from alsrwe.store.reads.record_pages import (
     RecordPage,
     administrations_page,
     adverse_events_page,
@@ -23,9 +24,13 @@ from alsrwe.store.patient_records import (
     medications_page,
     milestones_page,
 )
-from alsrwe.store.registry_counts import registry_counts, visible_sites
-from alsrwe.web.deps import CurrentUser, Db, require_cohort_access, require_record_access
-from alsrwe.web.errors import NotFound
+from alsrwe.web.deps import (
+    CurrentUser,
+    Db,
+    RecordId,
+    require_cohort_access,
+    require_record_access,
+)
 from alsrwe.web.schemas import ErrorPublic
 from alsrwe.web.schemas_records import (
     AdministrationListQuery,
@@ -63,16 +68,14 @@ aggregates = APIRouter(tags=["aggregates"], dependencies=[Depends(require_cohort
 P = TypeVar("P", bound=BaseModel)
 
 
-def _found(page: RecordPage[Any] | None, item: type[BaseModel], out: type[P]) -> P:
-    if page is None:
-        raise NotFound("no such patient")
+def _found(page: RecordPage[Any], item: type[BaseModel], out: type[P]) -> P:
     data = [item.model_validate(row, from_attributes=True) for row in page.rows]
     return out(data=data, count=page.total, limit=page.limit, offset=page.offset)
 
 
 @records.get("/alsfrs")
 def read_alsfrs(
-    db: Db, user: CurrentUser, patient_id: int, query: Annotated[AlsfrsListQuery, Query()]
+    db: Db, user: CurrentUser, patient_id: RecordId, query: Annotated[AlsfrsListQuery, Query()]
 ) -> AlsfrsListPublic:
     """ALSFRS-R ratings with totals, domains and stages, oldest first."""
     page = alsfrs_page(db, user.scope, patient_id, query.paging(), source=query.source)
@@ -81,7 +84,7 @@ def read_alsfrs(
 
 @records.get("/measurements")
 def read_measurements(
-    db: Db, user: CurrentUser, patient_id: int, query: Annotated[MeasurementListQuery, Query()]
+    db: Db, user: CurrentUser, patient_id: RecordId, query: Annotated[MeasurementListQuery, Query()]
 ) -> MeasurementsPublic:
     """Biomarkers, labs and function tests in canonical units; filter by kind and dates."""
     page = measurements_page(db, user.scope, patient_id, query.paging(), kind=query.kind)
@@ -90,7 +93,7 @@ def read_measurements(
 
 @records.get("/administrations")
 def read_administrations(
-    db: Db, user: CurrentUser, patient_id: int,
+    db: Db, user: CurrentUser, patient_id: RecordId,
     query: Annotated[AdministrationListQuery, Query()],
 ) -> AdministrationsPublic:
     """Planned doses (given, missed, deferred); filter by drug, status and dates."""
@@ -101,7 +104,7 @@ def read_administrations(
 
 @records.get("/adverse-events")
 def read_adverse_events(
-    db: Db, user: CurrentUser, patient_id: int, query: Annotated[RecordListQuery, Query()]
+    db: Db, user: CurrentUser, patient_id: RecordId, query: Annotated[RecordListQuery, Query()]
 ) -> AdverseEventsPublic:
     """Adverse events by onset date (the date range filters the onset)."""
     page = adverse_events_page(db, user.scope, patient_id, query.paging())
@@ -110,7 +113,7 @@ def read_adverse_events(
 
 @records.get("/milestones")
 def read_milestones(
-    db: Db, user: CurrentUser, patient_id: int, query: Annotated[RecordListQuery, Query()]
+    db: Db, user: CurrentUser, patient_id: RecordId, query: Annotated[RecordListQuery, Query()]
 ) -> MilestonesPublic:
     """Disease milestones (gastrostomy, ventilation, tracheostomy, death …) by date."""
     page = milestones_page(db, user.scope, patient_id, query.paging())
@@ -119,7 +122,7 @@ def read_milestones(
 
 @records.get("/medications")
 def read_medications(
-    db: Db, user: CurrentUser, patient_id: int, query: Annotated[RecordListQuery, Query()]
+    db: Db, user: CurrentUser, patient_id: RecordId, query: Annotated[RecordListQuery, Query()]
 ) -> MedicationsPublic:
     """Concomitant medication courses by start date (the date range filters the start)."""
     page = medications_page(db, user.scope, patient_id, query.paging())

@@ -13,16 +13,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import Engine
 from starlette.responses import Response
 
-from alsrwe.store.models import Role
-from alsrwe.store.registry_counts import (
-    SUPPRESS_BELOW,
-    data_version,
-    registry_counts,
-    visible_sites,
-)
+from alsrwe.domain.access import Role
+from alsrwe.domain.errors import NotFound
+from alsrwe.domain.privacy import SUPPRESS_BELOW
+from alsrwe.store.reads.counts import data_version, registry_counts, visible_sites
 from alsrwe.web.cohort_view import CohortCache, CohortKey, CohortView
 from alsrwe.web.deps import CurrentUser, Db, get_engine, require_cohort_access
-from alsrwe.web.errors import NotFound
 from alsrwe.web.templating import render
 
 REFRESH_SECONDS = 3
@@ -46,7 +42,7 @@ def cohort_page(
     site: Annotated[str | None, Query(max_length=16)] = None,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)] = 2.0,
 ) -> Response:
-    """Table 1, progression, NfL, safety and survival for the sites in view.
+    """Table 1 and every analysis of the report (aggregate only) for the sites in view.
 
     Waits up to ``wait`` seconds for the analyses; until they are done the page says so and
     reloads itself every few seconds.

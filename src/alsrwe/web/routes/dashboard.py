@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from alsrwe.store.models import Role
-from alsrwe.store.site_dashboard import DUE_WINDOW_DAYS, site_dashboard
+from alsrwe.domain.access import Role
+from alsrwe.store.reads.dashboard import DUE_WINDOW_DAYS, site_dashboard
 from alsrwe.web.deps import (
     ActiveRegimen,
     CurrentUser,

@@ -14,11 +14,18 @@ from starlette.responses import Response
 
 from alsrwe.domain.alsfrs import item_definitions
 from alsrwe.domain.patient import PatientStatus
-from alsrwe.store.patient_directory import filter_choices, list_patients
-from alsrwe.store.patient_file import PatientFile, PatientStamp, patient_file, patient_stamp
+from alsrwe.store.reads.directory import filter_choices, list_patients
+from alsrwe.store.reads.patient_file import PatientFile, patient_file
+from alsrwe.store.reads.patients import PatientStamp, patient_stamp
 from alsrwe.web.charts import patient_figures
-from alsrwe.web.deps import ActiveRegimen, CurrentUser, Db, Today, require_record_access
-from alsrwe.web.errors import NotFound
+from alsrwe.web.deps import (
+    ActiveRegimen,
+    CurrentUser,
+    Db,
+    RecordId,
+    Today,
+    require_record_access,
+)
 from alsrwe.web.page_cache import PageCache, RenderedPatient, page_key
 from alsrwe.web.schemas import PatientListQuery
 from alsrwe.web.templating import render, render_fragment
@@ -55,24 +62,19 @@ def _page_url(query: PatientListQuery, offset: int) -> str:
     return f"/patients?{urlencode({**params, 'offset': max(0, offset)})}"
 
 
-def _file(db: Db, user: CurrentUser, patient_id: int, today: Today,
+def _file(db: Db, user: CurrentUser, patient_id: RecordId, today: Today,
           regimen: ActiveRegimen) -> PatientFile:
-    record = patient_file(db, user.scope, patient_id, today=today, regimen=regimen)
-    if record is None:
-        raise NotFound("no such patient")
-    return record
+    return patient_file(db, user.scope, patient_id, today=today, regimen=regimen)
 
 
 PatientRecord = Annotated[PatientFile, Depends(_file)]
 
 
 @router.get("/{patient_id}")
-def patient_page(request: Request, db: Db, user: CurrentUser, patient_id: int, today: Today,
+def patient_page(request: Request, db: Db, user: CurrentUser, patient_id: RecordId, today: Today,
                  regimen: ActiveRegimen) -> Response:
     """The patient page; its record part is rendered once per patient revision (page_cache)."""
     stamp = patient_stamp(db, user.scope, patient_id)
-    if stamp is None:
-        raise NotFound("no such patient")
     cache: PageCache = request.app.state.page_cache
     key = page_key(stamp, today, regimen.id)
     page = cache.get(key)

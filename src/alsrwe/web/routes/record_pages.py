@@ -1,9 +1,11 @@
 """Data-entry pages of a patient: ALSFRS-R, measurement, dose, adverse event, milestone.
 
-Each form is ``GET``/``POST /patients/{patient_id}/<kind>/new``. A valid submission is saved
-by the store's use case (one transaction, one audit entry) and redirects to the patient page;
-an invalid one is shown again with the submitted values and each message next to its field,
-and nothing is written. Record-level: admins, clinicians and data managers, own sites only.
+Each form is ``GET``/``POST /patients/{patient_id}/<kind>/new``. A valid submission is built
+by the domain and written by the store's write path (one transaction, one audit entry), then
+redirects to the patient page. An invalid one is shown again with the submitted values and
+each message next to its field, and nothing is written; a plausibility warning is shown next
+to its field with a box that confirms it (the confirmation is kept with the record).
+Record-level: admins, clinicians and data managers, own sites only.
 """
 
 from __future__ import annotations
@@ -14,16 +16,25 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from alsrwe.domain import cells
 from alsrwe.domain.alsfrs import ITEMS, AssessmentSource
-from alsrwe.interop import cells
-from alsrwe.store.models import Patient
-from alsrwe.store.records import RecordInvalid, RecordNotFound, load_patient, record_alsfrs
-from alsrwe.store.self_reports import review_self_report
+from alsrwe.domain.errors import InvalidInput, NotFound
+from alsrwe.domain.records import alsfrs_entry
+from alsrwe.store.models import MAX_ID, Patient
+from alsrwe.store.writes import add_record
+from alsrwe.store.writes.self_reports import review_self_report
 from alsrwe.web.auth import utc_now
-from alsrwe.web.deps import ActiveRegimen, CurrentUser, Db, Today, require_record_access
-from alsrwe.web.errors import NotFound
-from alsrwe.web.form_reader import FormReader, form_values
-from alsrwe.web.record_forms import RECORD_FORMS, RecordForm, read_alsfrs
+from alsrwe.web.deps import (
+    ActiveRegimen,
+    CurrentUser,
+    Db,
+    PatientInScope,
+    Plausibility,
+    Today,
+    require_record_access,
+)
+from alsrwe.web.form_reader import FormReader, confirmed_codes, form_values
+from alsrwe.web.record_forms import ITEM_FIELDS, RECORD_FORMS, RecordForm, item5_fields, read_alsfrs
 from alsrwe.web.templating import render
 
 router = APIRouter(
@@ -33,20 +44,18 @@ router = APIRouter(
 INVALID = 422
 
 
-def scoped_patient_or_404(db: Db, user: CurrentUser, patient_id: int) -> Patient:
-    try:
-        return load_patient(db, user.scope, patient_id)
-    except RecordNotFound:
-        raise NotFound("no such patient") from None
-
-
 async def submitted(request: Request) -> dict[str, str]:
     """The submitted form's text fields (already parsed once by the CSRF check)."""
     return form_values(await request.form())
 
 
-PatientInScope = Annotated[Patient, Depends(scoped_patient_or_404)]
+async def confirmations(request: Request) -> frozenset[str]:
+    """The warning codes whose confirm box the user ticked."""
+    return confirmed_codes(await request.form())
+
+
 Submitted = Annotated[dict[str, str], Depends(submitted)]
+Confirmed = Annotated[frozenset[str], Depends(confirmations)]
 
 
 def _saved(patient: Patient, what: str) -> Response:
@@ -57,43 +66,52 @@ def _saved(patient: Patient, what: str) -> Response:
 
 
 def _alsfrs_page(request: Request, user: CurrentUser, patient: Patient, values: dict[str, str],
-                 problems: dict[str, str], status_code: int = 200) -> Response:
+                 reader: FormReader | None = None, confirmed: frozenset[str] = frozenset(),
+                 status_code: int = 200) -> Response:
     return render(request, "alsfrs_form.html", user=user, patient=patient, items=ITEMS,
-                  values=values, problems=problems, status_code=status_code)
+                  values=values, problems=reader.problems if reader else {},
+                  warnings=reader.warnings if reader else {}, confirmed=confirmed,
+                  status_code=status_code)
 
 
 @router.get("/alsfrs/new")
 def alsfrs_form(request: Request, user: CurrentUser, patient: PatientInScope,
                 today: Today) -> Response:
-    return _alsfrs_page(request, user, patient, {"date": today.isoformat()}, {})
+    return _alsfrs_page(request, user, patient, {"date": today.isoformat()})
 
 
 @router.post("/alsfrs/new")
 def alsfrs_submit(request: Request, db: Db, user: CurrentUser, patient: PatientInScope,
-                  today: Today, values: Submitted) -> Response:
+                  today: Today, values: Submitted, confirmed: Confirmed,
+                  rules: Plausibility) -> Response:
     reader = FormReader(values)
     when = reader.cell("date", cells.iso_date)
     read = read_alsfrs(reader)
     if read is not None and when is not None:
         items, gastrostomy = read
         try:
-            record_alsfrs(db, user.scope, patient.id, when, items, gastrostomy,
-                          AssessmentSource.CLINIC, user.username, today=today)
-        except RecordInvalid as error:
-            reader.problems.update(error.problems)
+            entry = alsfrs_entry(date=when, items=items, gastrostomy=gastrostomy,
+                                 source=AssessmentSource.CLINIC)
+            add_record(db, user.scope, patient.id, entry, actor=user.username, today=today,
+                       confirmed=confirmed, settings=rules)
+        except InvalidInput as error:
+            reader.take(error, {"q5": item5_fields(gastrostomy)[0]},
+                        frozenset({"date", "gastrostomy", *ITEM_FIELDS}))
         else:
             return _saved(patient, "alsfrs")
-    return _alsfrs_page(request, user, patient, values, reader.problems, INVALID)
+    return _alsfrs_page(request, user, patient, values, reader, confirmed, INVALID)
 
 
 # --- The other forms, from their descriptions ---------------------------------------------------
 
 
 def _record_page(request: Request, user: CurrentUser, patient: Patient, form: RecordForm,
-                 values: dict[str, str], problems: dict[str, str],
-                 status_code: int = 200) -> Response:
+                 values: dict[str, str], reader: FormReader | None = None,
+                 confirmed: frozenset[str] = frozenset(), status_code: int = 200) -> Response:
     return render(request, "record_form.html", user=user, patient=patient, form=form,
-                  values=values, problems=problems, status_code=status_code)
+                  values=values, problems=reader.problems if reader else {},
+                  warnings=reader.warnings if reader else {}, confirmed=confirmed,
+                  status_code=status_code)
 
 
 def _add_form_routes(form: RecordForm) -> None:
@@ -101,20 +119,22 @@ def _add_form_routes(form: RecordForm) -> None:
 
     def show(request: Request, user: CurrentUser, patient: PatientInScope, today: Today,
              regimen: ActiveRegimen) -> Response:
-        return _record_page(request, user, patient, form, form.defaults(today, regimen), {})
+        return _record_page(request, user, patient, form, form.defaults(today, regimen))
 
     def submit(request: Request, db: Db, user: CurrentUser, patient: PatientInScope,
-               today: Today, values: Submitted) -> Response:
+               today: Today, values: Submitted, confirmed: Confirmed,
+               rules: Plausibility) -> Response:
         reader = FormReader(values)
         read: dict[str, Any] | None = form.read(reader)
         if read is not None:
             try:
-                form.save(db, user.scope, patient.id, **read, actor=user.username, today=today)
-            except RecordInvalid as error:
-                reader.problems.update(error.problems)
+                add_record(db, user.scope, patient.id, form.build(**read), actor=user.username,
+                           today=today, confirmed=confirmed, settings=rules)
+            except InvalidInput as error:
+                reader.take(error, known=form.field_names)
             else:
                 return _saved(patient, form.slug)
-        return _record_page(request, user, patient, form, values, reader.problems, INVALID)
+        return _record_page(request, user, patient, form, values, reader, confirmed, INVALID)
 
     name = form.slug.replace("-", "_")
     router.add_api_route(path, show, methods=["GET"], name=f"{name}_form")
@@ -132,10 +152,9 @@ for _form in RECORD_FORMS.values():
 def review_self_report_submit(db: Db, user: CurrentUser, patient: PatientInScope,
                               values: Submitted) -> Response:
     """Mark one of the patient's self-reported ratings (form field ``assessment_id``) reviewed."""
-    try:
-        assessment_id = int(values.get("assessment_id", ""))
-        review_self_report(db, user.scope, assessment_id, actor=user.username, now=utc_now(),
-                           patient_id=patient.id)
-    except (ValueError, RecordNotFound):
-        raise NotFound("no such self-report") from None
+    assessment_id = FormReader(values).cell("assessment_id", cells.integer, low=1, high=MAX_ID)
+    if assessment_id is None:
+        raise NotFound("no such self-report")
+    review_self_report(db, user.scope, assessment_id, actor=user.username, now=utc_now(),
+                       patient_id=patient.id)
     return _saved(patient, "self-report-reviewed")

@@ -19,14 +19,19 @@ from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import Response
 
 from alsrwe.domain.alsfrs import ITEMS, AssessmentSource
+from alsrwe.domain.errors import InvalidInput
+from alsrwe.domain.records import alsfrs_entry
 from alsrwe.store.models import Patient, SelfReportLink
-from alsrwe.store.records import RecordInvalid, record_alsfrs
+from alsrwe.store.reads.self_reports import LinkState, find_link, link_state
 from alsrwe.store.scope import SiteScope
-from alsrwe.store.self_reports import LinkState, find_link, issue_link, link_state, spend_link
+from alsrwe.store.writes import add_record
+from alsrwe.store.writes.self_reports import issue_link, spend_link
 from alsrwe.web.auth import LOGIN_CSRF_COOKIE, new_csrf_token, token_hash, utc_now
 from alsrwe.web.deps import (
     CurrentUser,
     Db,
+    PatientInScope,
+    Plausibility,
     Settings,
     Today,
     request_principal,
@@ -34,8 +39,8 @@ from alsrwe.web.deps import (
 )
 from alsrwe.web.errors import WebError
 from alsrwe.web.form_reader import FormReader
-from alsrwe.web.record_forms import read_alsfrs
-from alsrwe.web.routes.record_pages import PatientInScope, Submitted
+from alsrwe.web.record_forms import item5_fields, read_alsfrs
+from alsrwe.web.routes.record_pages import Submitted
 from alsrwe.web.settings import WebSettings
 from alsrwe.web.templating import render
 
@@ -115,7 +120,8 @@ def self_report_form(
 
 @public.post("/{token}")
 def self_report_submit(
-    request: Request, db: Db, settings: Settings, token: Token, today: Today, values: Submitted
+    request: Request, db: Db, settings: Settings, token: Token, today: Today, values: Submitted,
+    rules: Plausibility,
 ) -> Response:
     link, state = _open_link(db, settings, token)
     if link is None or state is not LinkState.OPEN:
@@ -124,12 +130,17 @@ def self_report_submit(
     read = read_alsfrs(reader)
     if read is not None:
         patient: Patient = link.patient
+        items, gastrostomy = read
         try:
-            record_alsfrs(db, SiteScope.only([patient.site_id]), patient.id, today, read[0],
-                          read[1], AssessmentSource.SELF, f"self-report link {link.id}",
-                          today=today)
-        except RecordInvalid as error:
-            reader.problems.update(error.problems)
+            entry = alsfrs_entry(date=today, items=items, gastrostomy=gastrostomy,
+                                 source=AssessmentSource.SELF)
+            # The patient cannot judge a plausibility warning: it is kept with the rating for
+            # the clinician who reviews it (docs/domain-rules.md §11).
+            add_record(db, SiteScope.only([patient.site_id]), patient.id, entry,
+                       actor=f"self-report link {link.id}", today=today, accept_warnings=True,
+                       settings=rules)
+        except InvalidInput as error:
+            reader.take(error, {"q5": item5_fields(gastrostomy)[0]})
         else:
             if not spend_link(db, link, utc_now()):
                 raise LinkSpent()  # a concurrent submission won: roll this one back

@@ -1,0 +1,26 @@
+"""The one write path of the registry: every record, from any edge, is written here.
+
+- :func:`add_record` — one record from a form or an API call;
+- :func:`correct_record` — a correction or follow-up of one record;
+- :func:`write_batch` — an import (tidy CSV; the FHIR, REDCap and OMOP readers to come);
+- accounts (:mod:`.accounts`) and self-report links and reviews (:mod:`.self_reports`).
+
+Each takes records built and checked by the domain, judges them with the rulebook
+(:mod:`alsrwe.domain.plausibility`), writes them and their audit entry in the caller's
+transaction (one unit of work per form or import), and never commits. Edges reach the store's
+writes only through this package (an import-linter contract says so).
+"""
+
+from alsrwe.store.writes.corrections import AE_FOLLOW_UP_FIELDS, CORRECTABLE, correct_record
+from alsrwe.store.writes.imports import ImportCounts, write_batch
+from alsrwe.store.writes.records import MODELS, add_record
+
+__all__ = [
+    "AE_FOLLOW_UP_FIELDS",
+    "CORRECTABLE",
+    "MODELS",
+    "ImportCounts",
+    "add_record",
+    "correct_record",
+    "write_batch",
+]
