@@ -162,3 +162,71 @@ def test_export_onto_a_file_is_one_line(registry: str, tmp_path: Path) -> None:
     result = runner.invoke(app, ["export", str(target), "--database", registry])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_demo_never_writes_into_a_registry_with_other_data(registry: str, tmp_path: Path) -> None:
+    before = (tmp_path / "cli.db").read_bytes()
+    result = runner.invoke(app, ["demo", "--database", registry, "--patients", "5",
+                                 "--carriers", "1"])
+    assert result.exit_code == 2, result.output
+    assert "not written by alsrwe demo" in result.output and "cli.db" in result.output
+    assert "--database" in result.output  # how to proceed
+    assert (tmp_path / "cli.db").read_bytes() == before
+
+
+@pytest.mark.parametrize("args", [
+    ["demo", "--patients", "-5"],
+    ["user", "add", "bob", "--role", "nurse", "--password", "x" * 12],
+    ["import", "in"],
+])
+def test_a_failed_command_leaves_no_new_database(tmp_path: Path, args: list[str]) -> None:
+    missing = tmp_path / "new.db"
+    write(tmp_path / "in", VALID)
+    command = [a if a != "in" else str(tmp_path / "in") for a in args]
+    result = runner.invoke(app, [*command, "--database", f"sqlite:///{missing}"])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert not missing.exists() and not list(tmp_path.glob("new.db*"))
+
+
+def test_commands_that_write_say_which_database(registry: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["import", str(write(tmp_path / "again", VALID)),
+                                 "--database", registry])
+    assert result.exit_code == 0, result.output
+    assert f"imported into {tmp_path / 'cli.db'}" in " ".join(result.output.split())
+
+
+def test_an_import_folder_with_a_miscased_or_unknown_file_is_refused(
+    registry: str, tmp_path: Path
+) -> None:
+    folder = write(tmp_path / "odd", {"patients": VALID["patients"]})
+    (folder / "ALSFRS.csv").write_text(VALID["alsfrs"])
+    (folder / "notes.csv").write_text("call the lab\n")
+    result = runner.invoke(app, ["import", str(folder), "--database", registry])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "ALSFRS.csv: is not named as the format requires: rename it to alsfrs.csv" in text
+    assert "notes.csv: is not a file of the tidy format" in text
+
+
+def test_warnings_need_accept_warnings_on_import(registry: str, tmp_path: Path) -> None:
+    files = {"measurements": "patient_id,date,kind,value,unit\n"
+                             "BER-001,2023-05-01,nfl_serum,118600,pg/mL\n"}
+    folder = write(tmp_path / "nfl", files)
+    refused = runner.invoke(app, ["import", str(folder), "--database", registry])
+    assert refused.exit_code == 2
+    assert "--accept-warnings" in refused.output and "118600 pg/mL" in refused.output
+    accepted = runner.invoke(app, ["import", str(folder), "--database", registry,
+                                   "--accept-warnings"])
+    assert accepted.exit_code == 0, accepted.output
+    assert "1 plausibility warning(s) confirmed" in accepted.output
+
+
+def test_analyze_csv_runs_the_importers_checks(tmp_path: Path) -> None:
+    files = dict(VALID)
+    files["alsfrs"] = files["alsfrs"].replace("2023-04-12,4,4,3,3,2", "2023-04-12,4,4,3,9,2")
+    result = runner.invoke(app, ["analyze", "--csv", str(write(tmp_path / "in", files)),
+                                 "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert "alsfrs.csv, row 3, column q4" in result.output
+    assert not (tmp_path / "r").exists()

@@ -1,4 +1,4 @@
-"""ALSFRS-R scores, staging and ΔFRS: worked examples from ../shared/domain.md §1-2, invariants."""
+"""ALSFRS-R scores, staging and ΔFRS: worked examples from docs/domain-rules.md §1-2."""
 
 from __future__ import annotations
 
@@ -160,7 +160,7 @@ def test_items_cover_the_13_questions_with_five_anchors_each() -> None:
 
 def test_anchor_texts_come_from_the_table() -> None:
     by_code = {i.code: i for i in ITEMS}
-    # domain.md §1.1: "| 8 | Walking | normal | early ambulation difficulties | walks with
+    # domain-rules §1.1: "| 8 | Walking | normal | early ambulation difficulties | walks with
     # assistance | non-ambulatory functional movement only | no purposeful leg movement |"
     assert by_code["q8"].anchors == (
         "No purposeful leg movement",
@@ -179,7 +179,7 @@ def test_item_definitions_pick_5a_or_5b() -> None:
     assert [i.number for i in item_definitions(True)] == list(range(1, 13))
 
 
-# --- King's stage (Balendra et al. 2014; domain.md §2.1, convention 3) ---------------------------
+# --- King's stage (Balendra et al. 2014; domain-rules §2.1, convention 3) -------------------------
 
 
 def test_kings_worked_example_upper_limb_only_is_stage_1() -> None:
@@ -230,7 +230,7 @@ def test_kings_one_region_each() -> None:
     assert kings_stage(score(3, 4, 4, 4, 4, 4, 4, 3, 4, 4, 4, 4)) == "2"
 
 
-# --- MiToS (Chiò et al., JNNP 2015; domain.md §2.2, convention 4) --------------------------------
+# --- MiToS (Chiò et al., JNNP 2015; domain-rules §2.2, convention 4) ------------------------------
 
 
 def test_mitos_worked_example() -> None:
@@ -268,7 +268,7 @@ def test_mitos_domain_boundaries(changes: dict[int, int], stage: int) -> None:
     assert mitos_stage(AlsfrsR.from_items(items)) == stage
 
 
-# --- ΔFRS (Kimura 2006; domain.md §1.2, conventions 1-2) -----------------------------------------
+# --- ΔFRS (Kimura 2006; domain-rules §1.2, conventions 1-2) ---------------------------------------
 
 
 def test_month_is_365_25_over_12_days() -> None:

@@ -1,4 +1,4 @@
-"""Measurements, units, NfL change, CSF flags, carrier surveillance, BMI (domain.md §7, §9.2)."""
+"""Measurements, units, NfL change, CSF flags, carrier surveillance, BMI (domain-rules §7, §9.2)."""
 
 from __future__ import annotations
 
@@ -209,7 +209,7 @@ def test_csf_flags_monotone(w1: float, w2: float, p1: float, p2: float) -> None:
 
 
 def test_atlas_trigger_worked_examples() -> None:
-    # ATLAS: a rise of ≥ 10 pg/mL to a level ≥ 44 pg/mL (Benatar 2022; domain.md §4.3).
+    # ATLAS: a rise of ≥ 10 pg/mL to a level ≥ 44 pg/mL (Benatar 2022; domain-rules §4.3).
     assert nfl_trigger(34.0, 44.0) is True
     assert nfl_trigger(35.0, 44.0) is False  # rise 9
     assert nfl_trigger(20.0, 43.0) is False  # level below 44

@@ -1,4 +1,4 @@
-"""Milestones, the composite endpoint and time to event (domain.md §6.3, convention 7)."""
+"""Milestones, the composite endpoint and time to event (domain-rules §6.3, convention 7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Regimens and the schedule engine: worked examples from the labels (domain.md §3.1,
+"""Regimens and the schedule engine: worked examples from the labels (domain-rules §3.1,
 conventions 5 and 6) and hypothesis properties of the engine."""
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from alsrwe.domain.regimens import (
     Route,
     adherence,
     get_regimen,
+    interval_into,
     next_due,
     planned_calendar,
     regimens_for_drug,
@@ -424,3 +425,13 @@ def test_schedule_lists_given_then_increasing_plan(
     ahead = [r.due for r in rows if not r.is_given]
     assert ahead and all(a < b for a, b in zip(ahead, ahead[1:], strict=False))
     assert all(d <= today + dt.timedelta(days=horizon) for d in ahead[1:])
+
+
+@given(st.lists(st.integers(1, 60), min_size=1, max_size=30))
+def test_interval_into_agrees_with_next_due(gaps: list[int]) -> None:
+    days = [dt.date(2024, 1, 1)]
+    for gap in gaps:
+        days.append(days[-1] + dt.timedelta(days=gap))
+    for n in range(1, len(days) + 1):
+        due = next_due(TOFERSEN_US, days[:n], days[n - 1])
+        assert (due.date - days[n - 1]).days == interval_into(TOFERSEN_US, n + 1)

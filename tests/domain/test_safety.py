@@ -1,4 +1,4 @@
-"""Adverse events: controlled terms from the tofersen label and the event rules (domain.md §3.2)."""
+"""Adverse events: the tofersen label's controlled terms and the event rules (§3.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SOD1 variant names: the checks of ../shared/domain.md §8 and §10, errors, and round trips."""
+"""SOD1 variant names: the checks of docs/domain-rules.md §8 and §10, errors, and round trips."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def rejected(text: str) -> VariantError:
     return err.value
 
 
-# --- reference sequence (domain.md §10) --------------------------------------------------------
+# --- reference sequence (domain-rules §10) --------------------------------------------------------
 
 
 def test_reference_sequence_is_uniprot_p00441() -> None:
@@ -63,7 +63,7 @@ def test_residues_named_in_domain_md(position_hgvs: int, residue: str) -> None:
         ("G93A", "p.Gly94Ala", "G93A"),
         ("D90A", "p.Asp91Ala", "D90A"),
         ("L144F", "p.Leu145Phe", "L144F"),
-        # German papers: "R116G" = legacy R115G, "L145F" = legacy L144F (domain.md §8), as HGVS.
+        # German papers: "R116G" = legacy R115G, "L145F" = legacy L144F (domain-rules §8), as HGVS.
         ("p.Arg116Gly", "p.Arg116Gly", "R115G"),
         ("p.Leu145Phe", "p.Leu145Phe", "L144F"),
     ],
@@ -75,7 +75,7 @@ def test_domain_md_examples(text: str, hgvs: str, legacy: str) -> None:
 
 
 def test_a4v_fields() -> None:
-    # "A4V = NM_000454.5:c.14C>T p.(Ala5Val)" (domain.md §8).
+    # "A4V = NM_000454.5:c.14C>T p.(Ala5Val)" (domain-rules §8).
     v = parse_sod1_variant("NM_000454.5:c.14C>T p.(Ala5Val)")
     assert (v.position_hgvs, v.position_legacy, v.ref, v.alt) == (5, 4, "A", "V")
     assert (v.hgvs, v.legacy, v.cdna) == ("p.Ala5Val", "A4V", "c.14C>T")
@@ -84,7 +84,7 @@ def test_a4v_fields() -> None:
 
 
 def test_d90a_with_cdna() -> None:
-    # "D90A = c.272A>C p.(Asp91Ala) (Meyer 2023, Muscle Nerve)" (domain.md §8).
+    # "D90A = c.272A>C p.(Asp91Ala) (Meyer 2023, Muscle Nerve)" (domain-rules §8).
     for text in ("c.272A>C p.(Asp91Ala)", "c.272A>C (D90A)", "NM_000454.5:c.272A>C (p.Asp91Ala)"):
         v = parse_sod1_variant(text)
         assert (v.hgvs, v.legacy, v.cdna) == ("p.Asp91Ala", "D90A", "c.272A>C")
@@ -183,7 +183,7 @@ def test_zygosity_values_are_stable() -> None:
     assert [z.value for z in Zygosity] == ["heterozygous", "homozygous"]
 
 
-# --- numbering mix-ups (domain.md §8, §10) ------------------------------------------------------
+# --- numbering mix-ups (domain-rules §8, §10) -----------------------------------------------------
 
 
 def test_german_d91a_without_p_is_refused_with_the_hgvs_reading() -> None:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import csv
-from datetime import date
+import tempfile
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
 from alsrwe.domain.errors import InvalidInput as ImportRejected
+from alsrwe.domain.regimens import TOFERSEN_US, planned_calendar
 from alsrwe.interop.tidy_csv import export_tidy, import_tidy
 from alsrwe.store import models
 from alsrwe.store.db import make_engine, migrate, unit_of_work
@@ -277,3 +281,76 @@ def test_unreadable_files_are_problems_not_tracebacks(sqlite_url: str, tmp_path:
     rules = {p.file: p.rule for p in rejected.value.problems}
     assert "not UTF-8" in rules["medications.csv"]
     assert "is a folder" in rules["milestones.csv"]
+
+
+def test_a_brand_name_dose_counts_for_the_calendar(engine: Engine, tmp_path: Path) -> None:
+    files = dict(VALID)
+    files["administrations"] = ADMINISTRATIONS.replace("2023-02-09,tofersen",
+                                                       "2023-02-09,Qalsody")
+    import_tidy(engine, write(tmp_path / "in", files), today=TODAY)
+    with unit_of_work(engine) as session:
+        drugs = set(session.scalars(select(models.Administration.drug)))
+    assert drugs == {"tofersen"}
+
+
+def test_a_bare_cdna_name_is_read_and_kept_as_entered(engine: Engine, tmp_path: Path) -> None:
+    files = {"patients": PATIENTS.replace("c.14C>T p.(Ala5Val)", "c.14C>T")}
+    import_tidy(engine, write(tmp_path / "in", files), today=TODAY)
+    with unit_of_work(engine) as session:
+        carrier = session.scalars(select(models.Patient).filter_by(pseudonym="STL-001")).one()
+        assert (carrier.sod1_hgvs, carrier.sod1_legacy, carrier.sod1_input) == (
+            "p.Ala5Val", "A4V", "c.14C>T")
+
+
+def test_links_and_unknown_files_are_refused_by_name(engine: Engine, tmp_path: Path) -> None:
+    folder = write(tmp_path / "in", {"patients": PATIENTS})
+    (folder / "alsfrs.csv").symlink_to("/dev/zero")
+    (folder / "Measurements.CSV").write_text("x\n")
+    with pytest.raises(ImportRejected) as rejected:
+        import_tidy(engine, folder, today=TODAY)
+    rules = {p.file: p.rule for p in rejected.value.problems}
+    assert "not a regular file" in rules["alsfrs.csv"]
+    assert "rename it to measurements.csv" in rules["Measurements.CSV"]
+    assert count(engine, models.Patient) == 0
+
+
+DAYS = st.integers(0, 700).map(lambda n: date(2023, 1, 1) + timedelta(days=n))
+
+
+@st.composite
+def valid_folders(draw: st.DrawFn) -> dict[str, str]:
+    """A patient's records that the rulebook accepts: doses on schedule, plausible values."""
+    given = planned_calendar(TOFERSEN_US, draw(DAYS), date(2025, 6, 1))
+    doses = [f"BER-001,{d},tofersen,100,given,L{i},{draw(st.integers(5, 20))}"
+             for i, d in enumerate(given[:draw(st.integers(0, 8))])]
+    kinds = {"nfl_serum": ("pg/mL", 1, 900), "csf_wbc": ("/uL", 0, 90),
+             "svc_percent": ("%", 10, 140), "weight_kg": ("kg", 40, 120)}
+    measured = draw(st.dictionaries(st.tuples(DAYS, st.sampled_from(sorted(kinds))),
+                                    st.floats(0, 1), max_size=6))
+    rows = [f"BER-001,{d},{k},{round(kinds[k][1] + f * (kinds[k][2] - kinds[k][1]), 1)},"
+            f"{kinds[k][0]},,"
+            for (d, k), f in sorted(measured.items())]
+    return {
+        "patients": PATIENTS.splitlines()[0] + "\n" + PATIENTS.splitlines()[1] + "\n",
+        "administrations": ADMINISTRATIONS.splitlines()[0] + "\n" + "\n".join(doses) + "\n",
+        "measurements": MEASUREMENTS.splitlines()[0] + "\n" + "\n".join(rows) + "\n",
+    }
+
+
+@settings(max_examples=15, deadline=None)
+@given(valid_folders())
+def test_what_the_rulebook_accepts_round_trips(files: dict[str, str]) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        first, second = root / "first", root / "second"
+        for n, out in ((1, first), (2, second)):
+            engine = make_engine(f"sqlite:///{root / f'{n}.db'}")
+            try:
+                migrate(engine)
+                import_tidy(engine, write(root / f"in{n}", files) if n == 1 else first,
+                            today=TODAY)
+                export_tidy(engine, out)
+            finally:
+                engine.dispose()
+        for name in ("patients", "administrations", "measurements"):
+            assert (first / f"{name}.csv").read_bytes() == (second / f"{name}.csv").read_bytes()

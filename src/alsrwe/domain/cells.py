@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from datetime import date
 from enum import StrEnum
 from typing import TypeVar
@@ -24,12 +23,19 @@ CONTROL_CHARACTER = "text.control_character"
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _INTEGER = re.compile(r"[+-]?\d+(\.0*)?", re.ASCII)
+_NOT_FINITE = frozenset({"nan", "inf", "infinity"})
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+"""Unicode category Cc: C0 controls, DEL and C1 controls (what ``unicodedata`` calls "Cc")."""
 
 
 def control_characters(value: str) -> list[str]:
     """The control characters in ``value`` (Unicode category Cc), as ``U+0000`` names."""
-    return sorted({f"U+{ord(ch):04X}" for ch in value if unicodedata.category(ch) == "Cc"})
+    if _CONTROL.search(value) is None:
+        return []
+    return sorted({f"U+{ord(ch):04X}" for ch in _CONTROL.findall(value)})
 
 
 def check_text(value: str) -> str:
@@ -81,6 +87,8 @@ def number(cell: str, *, required: bool = True) -> float | None:
     value = text(cell, required=required)
     if value is None:
         return None
+    if value.lower().lstrip("+-") in _NOT_FINITE:
+        raise CellError(f"{float(value)} is not a finite number", "value.not_finite")
     if not _NUMBER.fullmatch(value):
         raise CellError(f"'{value}' is not a number")
     parsed = float(value)

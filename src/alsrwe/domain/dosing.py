@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
+from alsrwe.domain.choices import parse_choice
 from alsrwe.domain.errors import ScheduleError
 
 
@@ -139,11 +140,7 @@ def check_administration(
     """
     if not drug.strip():
         raise ScheduleError("drug", "is required")
-    try:
-        parsed = AdministrationStatus(status)
-    except ValueError:
-        names = ", ".join(s.value for s in AdministrationStatus)
-        raise ScheduleError("status", f"'{status}' is not one of: {names}") from None
+    parsed = parse_choice(AdministrationStatus, "status", status, error=ScheduleError)
     _check_amount("dose_mg", dose_mg, positive=True)
     if parsed is AdministrationStatus.GIVEN and dose_mg is None:
         raise ScheduleError("dose_mg", "is required when status is given")

@@ -12,8 +12,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
 
+from alsrwe.domain.choices import parse_choice
 from alsrwe.domain.errors import DomainError, EventError
 from alsrwe.domain.events import OnsetRegion
 
@@ -66,17 +66,6 @@ def validate_birth_year(birth_year: int, current_year: int) -> int:
             "birth_year", f"{birth_year} must be between {MIN_BIRTH_YEAR} and {current_year}"
         )
     return birth_year
-
-
-_E = TypeVar("_E", bound=StrEnum)
-
-
-def _parse(enum: type[_E], field: str, value: str | _E) -> _E:
-    try:
-        return enum(value.strip())
-    except ValueError:
-        names = ", ".join(member.value for member in enum)
-        raise DomainError(field, f"'{value}' is not accepted; use one of {names}") from None
 
 
 def _check_carrier(
@@ -146,14 +135,14 @@ def patient_record(
     and region, and a diagnosis (optional) not before onset. Onset and diagnosis fall
     between the birth year and ``current_year``.
     """
-    parsed_status = _parse(PatientStatus, "status", status.lower())
+    parsed_status = parse_choice(PatientStatus, "status", status)
     region = (
-        None if onset_region is None else _parse(OnsetRegion, "onset_region", onset_region.lower())
+        None if onset_region is None else parse_choice(OnsetRegion, "onset_region", onset_region)
     )
     record = PatientRecord(
         patient_id=validate_pseudonym(patient_id),
         site=validate_site_code(site),
-        sex=_parse(Sex, "sex", sex.upper()),
+        sex=parse_choice(Sex, "sex", sex, fold=str.upper),
         birth_year=validate_birth_year(birth_year, current_year),
         status=parsed_status,
         onset_date=onset_date,

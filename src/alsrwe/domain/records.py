@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from alsrwe.domain.alsfrs import ITEM_COLUMNS, AlsfrsR, AssessmentSource
 from alsrwe.domain.biomarkers import Measurement, normalize_measurement
 from alsrwe.domain.cells import check_text
+from alsrwe.domain.choices import parse_choice
 from alsrwe.domain.dosing import AdministrationStatus, check_administration
 from alsrwe.domain.drugs import Drug, parse_drug
 from alsrwe.domain.errors import CellError, DomainError, EventError, ScoreError
@@ -191,11 +192,7 @@ def patient_entry(
     variant_text = clean_text("sod1_variant", sod1_variant)
     if variant_text is None:
         raise DomainError("sod1_variant", "is required")
-    try:
-        parsed_zygosity = Zygosity(zygosity)
-    except ValueError:
-        names = ", ".join(z.value for z in Zygosity)
-        raise DomainError("zygosity", f"'{zygosity}' is not one of: {names}") from None
+    parsed_zygosity = parse_choice(Zygosity, "zygosity", zygosity)
     identity = patient_record(patient_id, site, sex, birth_year, status, current_year,
                               onset_date=onset_date, onset_region=onset_region,
                               diagnosis_date=diagnosis_date)
@@ -216,11 +213,8 @@ def alsfrs_entry(*, date: dt.date, items: Sequence[int], gastrostomy: bool,
     except ScoreError as error:
         field = "q5" if error.field in ("q5a", "q5b") else error.field
         raise ScoreError(field, error.rule) from None
-    try:
-        parsed = AssessmentSource(source)
-    except ValueError:
-        raise ScoreError("source", f"'{source}' is not one of: clinic, self") from None
-    return AlsfrsEntry(date, score, parsed)
+    return AlsfrsEntry(date, score, parse_choice(AssessmentSource, "source", source,
+                                                  error=ScoreError))
 
 
 def measurement_entry(*, date: dt.date, kind: str, value: float, unit: str,

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
-from typing import TypeVar
 
+from alsrwe.domain.choices import parse_choice
 from alsrwe.domain.errors import EventError
 
 
@@ -172,17 +172,6 @@ class AdverseEvent:
         return AE_TERMS[self.term].section
 
 
-_E = TypeVar("_E", bound=StrEnum)
-
-
-def _parse(enum: type[_E], field: str, value: str | _E, hint: str = "") -> _E:
-    try:
-        return enum(value.strip().lower())
-    except ValueError:
-        names = ", ".join(member.value for member in enum)
-        raise EventError(field, f"'{value}' is not accepted; use one of {names}{hint}") from None
-
-
 def _check_flag(field: str, value: object) -> None:
     if not isinstance(value, bool):
         raise EventError(field, f"{value!r} must be true or false (0 or 1)")
@@ -240,9 +229,11 @@ def adverse_event(
     because it is often unknown. ``related`` may be the 0/1 flag or a :class:`Relatedness`.
     Raises EventError naming the CSV column.
     """
-    parsed_term = _parse(AeTerm, "term", term, " (with term_text for 'other')")
-    parsed_outcome = _parse(AeOutcome, "outcome", outcome)
-    parsed_action = None if action is None else _parse(AeAction, "action", action)
+    parsed_term = parse_choice(AeTerm, "term", term, error=EventError,
+                               hint=" (with term_text for 'other')")
+    parsed_outcome = parse_choice(AeOutcome, "outcome", outcome, error=EventError)
+    parsed_action = None if action is None else parse_choice(AeAction, "action", action,
+                                                             error=EventError)
     if not isinstance(onset, dt.date) or isinstance(onset, dt.datetime):
         raise EventError("onset_date", f"{onset!r} is not a date")
     if resolved is not None and (

@@ -185,6 +185,16 @@ def next_due(
     return Due(slot.due, len(pairs) + 1, slot.phase, slot.phase_dose, overdue)
 
 
+def interval_into(regimen: Regimen, number: int) -> int:
+    """Days from the previous actual dose to dose ``number`` (2, 3, …) of an interval regimen:
+    the same answer as :func:`next_due` (convention 5), without walking the doses before it."""
+    if regimen.cyclic or number < 2:
+        raise ScheduleError("number", "an interval before dose 2 or later of an interval regimen")
+    phase, _ = _IntervalCourse([p for p in regimen.phases if isinstance(p, IntervalPhase)],
+                               dt.date.min)._phase_at(number - 1)
+    return phase.interval_days
+
+
 def planned_calendar(regimen: Regimen, start: dt.date, until: dt.date) -> list[dt.date]:
     """The ideal calendar, every dose on time, from ``start`` up to and including ``until``."""
     course = _course(regimen, start)

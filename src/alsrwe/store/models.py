@@ -138,8 +138,8 @@ ConfirmedWarnings = list[dict[str, str]]
 
 
 def warnings_column() -> Mapped[ConfirmedWarnings | None]:
-    """The plausibility warnings confirmed for the row (migration 0006); NULL when none."""
-    return mapped_column(JSON)
+    """The plausibility warnings confirmed for the row (migration 0006); SQL NULL when none."""
+    return mapped_column(JSON(none_as_null=True))
 
 
 class Site(Base):

@@ -19,7 +19,7 @@ from alsrwe.domain.errors import Problem
 from alsrwe.domain.plausibility.history import PatientHistory
 from alsrwe.domain.plausibility.settings import PlausibilitySettings
 from alsrwe.domain.records import AdministrationEntry
-from alsrwe.domain.regimens import next_due, regimens_for_drug
+from alsrwe.domain.regimens import interval_into, regimens_for_drug
 
 ABOVE_MAXIMUM = "dose.above_maximum"
 NOT_LABEL_DOSE = "dose.not_label_dose"
@@ -67,12 +67,12 @@ def _amount_problems(entry: AdministrationEntry, regimen: Regimen,
     return problems
 
 
-def _earliest(regimen: Regimen, before: list[dt.date], day: dt.date,
+def _earliest(regimen: Regimen, before: list[dt.date],
               settings: PlausibilitySettings) -> tuple[dt.date, dt.date]:
     """(due date, earliest plausible date) of the dose after ``before``: a share of the
     interval early still passes (``early_dose_fraction``)."""
-    due = next_due(regimen, before, day).date
-    interval = (due - before[-1]).days
+    interval = interval_into(regimen, len(before) + 1)
+    due = before[-1] + dt.timedelta(days=interval)
     return due, due - dt.timedelta(days=math.floor(interval * settings.early_dose_fraction))
 
 
@@ -83,7 +83,7 @@ def _interval_problems(entry: AdministrationEntry, regimen: Regimen, history: Pa
     before, following = history.doses_around(entry.drug.value, entry.date)
     problems = []
     if before:
-        due, earliest = _earliest(regimen, before, entry.date, settings)
+        due, earliest = _earliest(regimen, before, settings)
         if entry.date < earliest:
             gap = (entry.date - before[-1]).days
             problems.append(Problem("date", f"{entry.date.isoformat()} is {gap} days after the "
@@ -91,7 +91,7 @@ def _interval_problems(entry: AdministrationEntry, regimen: Regimen, history: Pa
                                             f"schedule has this dose due on {due.isoformat()}",
                                     TOO_SOON, soft=True))
     if following is not None:
-        due, earliest = _earliest(regimen, [*before, entry.date], following, settings)
+        due, earliest = _earliest(regimen, [*before, entry.date], settings)
         if following < earliest:
             gap = (following - entry.date).days
             problems.append(Problem("date", f"the next recorded dose ({following.isoformat()}) "

@@ -26,6 +26,8 @@ from alsrwe.domain.records import (
 
 UNKNOWN_PATIENT = "patient_id.unknown"
 DUPLICATE_ROW = "row.duplicate"
+DUPLICATE_RECORD = "record.duplicate"
+IDENTIFYING_COLUMN = "privacy.identifying_column"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,8 @@ RULES: Mapping[str, Rule] = MappingProxyType({rule.code: rule for rule in (
     Rule(identity.PSEUDONYM_CASE, False, "a pseudonym that differs only in case"),
     Rule(UNKNOWN_PATIENT, False, "a record of a patient neither imported nor registered"),
     Rule(DUPLICATE_ROW, False, "a natural key given twice in one import"),
+    Rule(DUPLICATE_RECORD, False, "a natural key the patient already has (a form, the API)"),
+    Rule(IDENTIFYING_COLUMN, False, "a column that would carry a direct identifier"),
     Rule(doses.NOT_LABEL_DOSE, True, "a dose other than the label's"),
     Rule(doses.TOO_SOON, True, "a dose sooner than the schedule allows"),
     Rule(doses.CSF_OUTSIDE_RANGE, True, "CSF removed outside the usual range"),
@@ -114,7 +118,9 @@ def settle(problems: Iterable[Problem], confirmed: Collection[str] = (), *,
 
 
 __all__ = [
+    "DUPLICATE_RECORD",
     "DUPLICATE_ROW",
+    "IDENTIFYING_COLUMN",
     "RULES",
     "SOFT_CODES",
     "UNKNOWN_PATIENT",

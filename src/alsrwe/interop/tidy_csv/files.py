@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from alsrwe.domain.errors import Problem
+from alsrwe.domain.plausibility.rules import IDENTIFYING_COLUMN
 from alsrwe.domain.privacy import looks_identifying
 from alsrwe.domain.tidy_format import FILENAMES, TABLES, TABLES_BY_NAME, TableSpec
 
@@ -95,7 +96,7 @@ def _header_problems(spec: TableSpec, header: Sequence[str]) -> list[Problem]:
     problems = [Problem(name, "is a required column and is missing", file=spec.filename, row=1)
                 for name in spec.required if name not in header]
     problems += [Problem(name, "looks like a direct identifier; alsrwe keeps pseudonymous "
-                               "data only — remove the column", "privacy.identifying_column",
+                               "data only — remove the column", IDENTIFYING_COLUMN,
                          file=spec.filename, row=1)
                  for name in header if looks_identifying(name, spec.columns)]
     repeated = {name for name in header if header.count(name) > 1}

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from alsrwe.domain.errors import Problem, raise_problems
 from alsrwe.domain.plausibility import DEFAULT_SETTINGS, PlausibilitySettings, check_record, settle
+from alsrwe.domain.plausibility.rules import DUPLICATE_RECORD
 from alsrwe.domain.records import RecordEntry, entry_columns
 from alsrwe.domain.tidy_format import TABLES_BY_NAME
 from alsrwe.store.audit import record_audit
@@ -45,7 +46,6 @@ ACTIONS = {"alsfrs": "alsfrs", "measurements": "measurement",
            "administrations": "administration", "medications": "medication",
            "adverse_events": "adverse_event", "milestones": "milestone"}
 """How audit actions name each kind of record (``alsfrs_add``, ``measurement_update`` …)."""
-DUPLICATE = "record.duplicate"
 
 
 def key_columns(table: str) -> tuple[str, ...]:
@@ -90,7 +90,7 @@ def duplicate_problems(session: Session, patient_id: int, entry: RecordEntry,
     if session.scalar(query.limit(1)) is None:
         return []
     field, message = _duplicate_words(entry.table, columns)
-    return [Problem(field, message, DUPLICATE)]
+    return [Problem(field, message, DUPLICATE_RECORD)]
 
 
 def stored_warnings(accepted: Sequence[Problem]) -> ConfirmedWarnings | None:
@@ -147,7 +147,6 @@ def _text(value: Any) -> Any:
 
 __all__ = [
     "ACTIONS",
-    "DUPLICATE",
     "MODELS",
     "add_record",
     "duplicate_problems",
