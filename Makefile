@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint venv clean bench bench-web
+.PHONY: demo test lint venv clean bench bench-web bench-import
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_synth.py
 	$(BIN)/python benchmarks/bench_lmm_compare.py --groups 1000 10000 100000 \
 	  --contenders duckdb-scan alsrwe-sql alsrwe-engine alsrwe-pandas lme4
+
+bench-import: $(STAMP)
+	$(BIN)/python benchmarks/bench_import.py --patients 300 3000
 
 # The web load benchmark drives the app with wrk (C; Debian package) on the local PostgreSQL.
 WRK := /usr/bin/wrk

@@ -221,7 +221,8 @@ def _refuse_foreign_registry(engine: Engine, url: str) -> None:
             f"{_shown(url)} holds a registry with data not written by alsrwe demo "
             f"({origin.patients} people, {origin.users} users, {origin.other_writes} changes by "
             "others); the demo never writes into it. Name a new database with --database "
-            "(e.g. sqlite:///alsrwe-demo.db)")
+            "(e.g. sqlite:///alsrwe-demo.db), or delete this one first if it is only an old "
+            "demo you no longer need")
 
 
 @app.command()

@@ -33,22 +33,21 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 def control_characters(value: str) -> list[str]:
     """The control characters in ``value`` (Unicode category Cc), as ``U+0000`` names."""
-    if _CONTROL.search(value) is None:
-        return []
     return sorted({f"U+{ord(ch):04X}" for ch in _CONTROL.findall(value)})
 
 
 def check_text(value: str) -> str:
     """``value`` unchanged, or CellError when it holds a control character (NUL, tab, ...)."""
-    found = control_characters(value)
-    if found:
-        raise CellError(f"contains the control character(s) {', '.join(found)}; "
-                        "remove them", CONTROL_CHARACTER)
+    if _CONTROL.search(value) is not None:
+        raise CellError(f"contains the control character(s) "
+                        f"{', '.join(control_characters(value))}; remove them", CONTROL_CHARACTER)
     return value
 
 
 def text(cell: str, *, required: bool = True, max_length: int | None = None) -> str | None:
-    value = check_text(cell).strip()
+    if _CONTROL.search(cell) is not None:
+        check_text(cell)
+    value = cell.strip()
     if not value:
         if required:
             raise CellError("is required")

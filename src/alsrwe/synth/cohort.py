@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from alsrwe.domain.tidy_format import TABLES as FORMAT_TABLES
 from alsrwe.synth.biomarkers import baseline_nfl, carrier_conversion_day, measurements_frame
 from alsrwe.synth.dosing import (
     administrations_frame,
@@ -38,9 +39,8 @@ from alsrwe.synth.progression import (
 )
 from alsrwe.synth.safety import adverse_events_frame
 
-TABLES = ("patients", "alsfrs", "measurements", "administrations", "medications",
-          "adverse_events", "milestones")  # fmt: skip
-"""The tidy CSV tables, in docs/data-format.md order."""
+TABLES: tuple[str, ...] = tuple(spec.name for spec in FORMAT_TABLES)
+"""The tidy CSV tables, in the format's order (alsrwe.domain.tidy_format)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from alsrwe.domain.drugs import Drug
 from alsrwe.domain.regimens import (
     EDARAVONE_IV,
     TOFERSEN_US,
@@ -37,7 +38,7 @@ from alsrwe.synth.population import Population
 
 ADMIN_DRUGS = (TOFERSEN_US.drug, EDARAVONE_IV.drug)
 ADMIN_STATUSES = tuple(status.value for status in AdministrationStatus)
-MEDICATION_DRUGS = ("riluzole", "edaravone_oral")
+MEDICATION_DRUGS = (Drug.RILUZOLE.value, Drug.EDARAVONE_ORAL.value)
 # The label's rhythm, read from the regimen (one place for the rule: alsrwe.domain.regimens).
 _LOADING, _MAINTENANCE = (p for p in TOFERSEN_US.phases if isinstance(p, IntervalPhase))
 LOADING_DOSES = _LOADING.doses or 0

@@ -15,6 +15,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from alsrwe.domain.alsfrs import ITEM_COLUMNS
 from alsrwe.domain.biomarkers import KIND_SPECS, MeasurementKind
 from alsrwe.domain.cells import check_text
 from alsrwe.domain.events import MilestoneKind
@@ -70,7 +71,7 @@ class AlsfrsCreate(_Create):
     q12: int = Field(description=f"Respiratory insufficiency, {ITEM}")
 
     def items(self) -> list[int]:
-        return [getattr(self, f"q{n}") for n in range(1, 13)]
+        return [getattr(self, q) for q in ITEM_COLUMNS]
 
 
 class MeasurementCreate(_Create):

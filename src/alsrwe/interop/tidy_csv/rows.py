@@ -65,6 +65,8 @@ class RowReader:
 
     def confirmed(self) -> frozenset[str]:
         """The warning codes the row's ``confirmed_warnings`` cell lists (unknown codes fail)."""
+        if not self.row.get(CONFIRMED_WARNINGS):
+            return frozenset()
         codes = split_warnings(self.cell(CONFIRMED_WARNINGS, cells.text, required=False) or "")
         unknown = sorted(set(codes) - SOFT_CODES)
         if unknown:
