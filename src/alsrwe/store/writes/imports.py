@@ -102,7 +102,8 @@ def write_batch(
     settings: PlausibilitySettings = DEFAULT_SETTINGS,
 ) -> ImportCounts:
     """Judge and write an import; raise every problem (the reader's first) if any stops it."""
-    lock_patient_registration(session)
+    if batch.patients:
+        lock_patient_registration(session)
     registered = histories_by_pseudonym(session, batch.pseudonyms() | batch.listed)
     ids = _patient_ids(session, set(registered))
     batch = _with_stored(batch, _stored_codes(session, batch, ids))
