@@ -39,6 +39,11 @@ VENTILATION_KINDS: frozenset[MilestoneKind] = frozenset(
     {MilestoneKind.NIV, MilestoneKind.PERMANENT_VENTILATION}
 )
 
+MILESTONE_ORDER = "milestone.order"
+"""Rule code: each milestone once, none before symptom onset (docs/domain-rules.md §11)."""
+AFTER_DEATH = "date.after_death"
+"""Rule code: nothing after death (docs/domain-rules.md §11)."""
+
 # When two qualifying milestones share a date, the endpoint names the gravest.
 _GRAVITY = (
     MilestoneKind.DEATH,
@@ -213,14 +218,17 @@ def validate_milestones(
                 "kind",
                 f"milestone '{item.kind}' appears twice ({first[item.kind]} and {item.date}); "
                 "each milestone happens once",
+                MILESTONE_ORDER,
             )
         first[item.kind] = item.date
         if onset is not None and item.date < onset:
-            raise EventError("date", f"{item.kind} on {item.date} is before onset on {onset}")
+            raise EventError("date", f"{item.kind} on {item.date} is before onset on {onset}",
+                             MILESTONE_ORDER)
     death = first.get(MilestoneKind.DEATH)
     if death is not None and ordered[-1].date > death:
         late = ordered[-1]
-        raise EventError("date", f"{late.kind} on {late.date} is after death on {death}")
+        raise EventError("date", f"{late.kind} on {late.date} is after death on {death}",
+                         AFTER_DEATH)
     return ordered
 
 

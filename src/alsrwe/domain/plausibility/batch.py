@@ -29,7 +29,6 @@ from alsrwe.domain.plausibility.rules import (
     settle,
 )
 from alsrwe.domain.plausibility.settings import DEFAULT_SETTINGS, PlausibilitySettings
-from alsrwe.domain.plausibility.timeline import AFTER_DEATH, MILESTONE_ORDER
 from alsrwe.domain.records import MilestoneEntry, PatientEntry, RecordEntry, entry_key
 from alsrwe.domain.tidy_format import TABLES_BY_NAME
 
@@ -109,9 +108,7 @@ def _milestone_order(rows: Sequence[Row[RecordEntry]],
         validate_milestones(history.milestones, onset=history.onset)
     except DomainError as error:
         row = _offending(rows, error.rule)
-        code = AFTER_DEATH if "after death" in error.rule else MILESTONE_ORDER
-        return [Problem("kind" if error.field == "kind" else "date", error.rule, code,
-                        file=row.file, row=row.line)]
+        return [Problem(error.field, error.rule, error.code, file=row.file, row=row.line)]
     return []
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from alsrwe.domain.errors import DomainError, Problem
-from alsrwe.domain.events import MilestoneKind, validate_milestones
+from alsrwe.domain.events import AFTER_DEATH, MILESTONE_ORDER, MilestoneKind, validate_milestones
 from alsrwe.domain.patient import MIN_BIRTH_YEAR
 from alsrwe.domain.plausibility.history import PatientHistory
 from alsrwe.domain.records import Entry, MilestoneEntry, PatientEntry
@@ -21,8 +21,6 @@ EARLIEST_DATE = dt.date(MIN_BIRTH_YEAR, 1, 1)
 BEFORE_1900 = "date.before_1900"
 IN_FUTURE = "date.in_future"
 BEFORE_BIRTH_YEAR = "date.before_birth_year"
-AFTER_DEATH = "date.after_death"
-MILESTONE_ORDER = "milestone.order"
 
 AFTER_DEATH_FIELDS = {
     "alsfrs": "date", "measurements": "date", "administrations": "date",
@@ -78,9 +76,7 @@ def milestone_problems(entry: MilestoneEntry, history: PatientHistory) -> list[P
     try:
         validate_milestones([*history.milestones, entry.milestone], onset=history.onset)
     except DomainError as error:
-        field = "kind" if error.field == "kind" else "date"
-        code = error.code or (AFTER_DEATH if "after death" in error.rule else MILESTONE_ORDER)
-        return [Problem(field, error.rule, code)]
+        return [Problem(error.field, error.rule, error.code)]
     return []
 
 
