@@ -50,14 +50,6 @@ class Problem:
         """The same problem placed in a file and row."""
         return replace(self, file=file, row=row)
 
-    def on(self, field: str | None) -> Problem:
-        """The same problem named for another field (an edge that spells it differently)."""
-        return replace(self, field=field)
-
-    @property
-    def kind(self) -> str:
-        return "warning" if self.soft else "error"
-
     def __str__(self) -> str:
         where = self.file or ""
         if self.row is not None:
@@ -80,17 +72,6 @@ class InvalidInput(AlsrweError, ValueError):
     @property
     def hard(self) -> tuple[Problem, ...]:
         return tuple(p for p in self.problems if not p.soft)
-
-    @property
-    def warnings(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if p.soft)
-
-    def by_field(self) -> dict[str, str]:
-        """The first message per field (forms show one message next to each field)."""
-        found: dict[str, str] = {}
-        for problem in self.problems:
-            found.setdefault(problem.field or "", problem.rule)
-        return found
 
 
 class DomainError(InvalidInput):

@@ -11,12 +11,11 @@ transaction (one unit of work per form or import), and never commits. Edges reac
 writes only through this package (an import-linter contract says so).
 """
 
-from alsrwe.store.writes.corrections import AE_FOLLOW_UP_FIELDS, CORRECTABLE, correct_record
+from alsrwe.store.writes.corrections import CORRECTABLE, correct_record
 from alsrwe.store.writes.imports import ImportCounts, write_batch
 from alsrwe.store.writes.records import MODELS, add_record
 
 __all__ = [
-    "AE_FOLLOW_UP_FIELDS",
     "CORRECTABLE",
     "MODELS",
     "ImportCounts",

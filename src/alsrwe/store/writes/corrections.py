@@ -48,7 +48,6 @@ event keeps its identity (term, onset, relatedness) and is followed up."""
 EMPTIABLE = frozenset({"assay", "lab", "dose_mg", "lot", "csf_removed_ml", "resolved_date",
                        "action"})
 """Fields a correction may empty (set to null); every other one needs a value."""
-AE_FOLLOW_UP_FIELDS = CORRECTABLE["adverse_events"]
 
 
 def _stored_columns(row: Base, table: str) -> dict[str, Any]:
@@ -100,4 +99,4 @@ def correct_record(
     return row
 
 
-__all__ = ["AE_FOLLOW_UP_FIELDS", "CORRECTABLE", "EMPTIABLE", "correct_record"]
+__all__ = ["CORRECTABLE", "EMPTIABLE", "correct_record"]
