@@ -31,9 +31,7 @@ from alsrwe.store.models import (
     Patient,
     Site,
 )
-
-CHUNK = 5000
-"""Patient ids per ``IN`` list (under SQLite's and PostgreSQL's parameter limits)."""
+from alsrwe.store.reads.patients import ID_CHUNK
 
 _DATED: tuple[tuple[type[Base], Any], ...] = (
     (AlsfrsAssessment, AlsfrsAssessment.date), (Measurement, Measurement.date),
@@ -54,8 +52,8 @@ class _Reader:
              per_patient: bool = False) -> Iterator[Any]:
         """``columns`` of ``model``'s rows; grouped by patient when ``per_patient``."""
         table = model.__table__
-        for start in range(0, len(self.ids), CHUNK):
-            query = select(*columns).where(table.c.patient_id.in_(self.ids[start:start + CHUNK]))
+        for start in range(0, len(self.ids), ID_CHUNK):
+            query = select(*columns).where(table.c.patient_id.in_(self.ids[start:start + ID_CHUNK]))
             if where is not None:
                 query = query.where(where)
             if self.without is not None and self.without[0] is model:
@@ -96,11 +94,11 @@ def load_histories(
             if day is not None and (pid not in latest or day > latest[pid][0]):
                 latest[pid] = (day, str(model.__tablename__))
     found: dict[int, PatientHistory] = {}
-    for start in range(0, len(ids), CHUNK):
+    for start in range(0, len(ids), ID_CHUNK):
         query = (select(Patient.id, Patient.pseudonym, Patient.birth_year, Patient.onset_date,
                         Site.code, Patient.sex)
                  .join(Site, Patient.site_id == Site.id)
-                 .where(Patient.id.in_(ids[start:start + CHUNK])))
+                 .where(Patient.id.in_(ids[start:start + ID_CHUNK])))
         for pid, pseudonym, birth_year, onset, site, sex in session.execute(query):
             found[pid] = PatientHistory(
                 pseudonym=pseudonym, birth_year=birth_year, onset=onset, site=site, sex=sex,
@@ -112,21 +110,9 @@ def load_histories(
     return found
 
 
-def histories_by_pseudonym(session: Session,
-                           pseudonyms: Collection[str]) -> dict[str, PatientHistory]:
-    """The histories of the registered patients among ``pseudonyms`` (an import's), by
-    pseudonym."""
-    wanted = sorted(set(pseudonyms))
-    ids: list[int] = []
-    for start in range(0, len(wanted), CHUNK):
-        ids += session.scalars(select(Patient.id).where(
-            Patient.pseudonym.in_(wanted[start:start + CHUNK])))
-    return {h.pseudonym: h for h in load_histories(session, ids).values()}
-
-
 def pseudonym_keys(session: Session) -> Mapping[str, str]:
     """Every registered pseudonym by its case-folded key (the letter-case rule)."""
     return {pseudonym_key(p): p for p in session.scalars(select(Patient.pseudonym))}
 
 
-__all__ = ["histories_by_pseudonym", "load_histories", "pseudonym_keys"]
+__all__ = ["load_histories", "pseudonym_keys"]

@@ -6,6 +6,7 @@ and never reveals that another site's record exists.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -14,6 +15,9 @@ from sqlalchemy.orm import Session, joinedload
 from alsrwe.domain.errors import NotFound
 from alsrwe.store.models import Patient, Site
 from alsrwe.store.scope import SiteScope
+
+ID_CHUNK = 5000
+"""Values per ``IN`` list (under SQLite's and PostgreSQL's parameter limits)."""
 
 
 def get_patient(session: Session, pseudonym: str) -> Patient | None:
@@ -29,6 +33,16 @@ def patient_named(session: Session, pseudonym: str) -> Patient:
     if patient is None:
         raise NotFound(f"patient '{pseudonym}' is not in the registry")
     return patient
+
+
+def patient_ids(session: Session, pseudonyms: Collection[str]) -> dict[str, int]:
+    """The ids of the registered patients among ``pseudonyms``, by pseudonym."""
+    wanted = sorted(set(pseudonyms))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), ID_CHUNK):
+        found.update(session.execute(select(Patient.pseudonym, Patient.id).where(
+            Patient.pseudonym.in_(wanted[start:start + ID_CHUNK]))).all())
+    return found
 
 
 def scoped_patient(session: Session, scope: SiteScope, patient_id: int) -> Patient | None:
@@ -79,6 +93,7 @@ __all__ = [
     "get_patient",
     "patient_in_scope",
     "patient_named",
+    "patient_ids",
     "patient_stamp",
     "scoped_patient",
 ]

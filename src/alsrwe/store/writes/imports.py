@@ -33,7 +33,8 @@ from alsrwe.domain.plausibility.identity import BIRTH_YEAR_CHANGED, SEX_CHANGED,
 from alsrwe.domain.records import PatientEntry, RecordEntry, entry_columns, entry_key
 from alsrwe.store import models
 from alsrwe.store.audit import record_audit
-from alsrwe.store.reads.histories import histories_by_pseudonym, pseudonym_keys
+from alsrwe.store.reads.histories import load_histories, pseudonym_keys
+from alsrwe.store.reads.patients import ID_CHUNK, patient_ids
 from alsrwe.store.writes.records import MODELS, key_columns, stored_warnings, warning_codes
 from alsrwe.store.writes.upsert import upsert
 
@@ -62,36 +63,44 @@ def lock_patient_registration(session: Session) -> None:
         session.execute(select(func.pg_advisory_xact_lock(PATIENT_REGISTRATION_LOCK)))
 
 
+StoredKey = tuple[str, str, tuple[Any, ...]]
+"""(table, pseudonym, natural key) of a patient's record."""
+
+
+def _plain(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A natural key with vocabulary members as their values (the same from rows and models)."""
+    return tuple(getattr(part, "value", part) for part in key)
+
+
 def _stored_codes(session: Session, batch: Batch,
-                  ids: Mapping[str, int]) -> dict[tuple[str, str, tuple[Any, ...]], frozenset[str]]:
+                  ids: Mapping[str, int]) -> dict[StoredKey, frozenset[str]]:
     """Warnings confirmed earlier for registered records the batch writes again, by
     (table, pseudonym, natural key): a re-import needs no second confirmation."""
-    found: dict[tuple[str, str, tuple[Any, ...]], frozenset[str]] = {}
+    found: dict[StoredKey, frozenset[str]] = {}
     by_id = {pid: name for name, pid in ids.items()}
+    wanted = sorted(by_id)
     for table, rows in batch.records.items():
         if not rows:
             continue
-        model = MODELS[table]
-        columns = model.__table__.c
-        query = select(columns.patient_id, *(columns[k] for k in key_columns(table)),
-                       columns.confirmed_warnings).where(columns.confirmed_warnings.is_not(None))
-        for patient_id, *key, stored in session.execute(query):
-            if patient_id in by_id:
-                found[(table, by_id[patient_id], tuple(getattr(k, "value", k) for k in key))] = (
-                    warning_codes(stored))
+        columns = MODELS[table].__table__.c
+        for start in range(0, len(wanted), ID_CHUNK):
+            query = select(columns.patient_id, *(columns[k] for k in key_columns(table)),
+                           columns.confirmed_warnings).where(
+                columns.confirmed_warnings.is_not(None),
+                columns.patient_id.in_(wanted[start:start + ID_CHUNK]))
+            for patient_id, *key, stored in session.execute(query):
+                found[(table, by_id[patient_id], _plain(tuple(key)))] = warning_codes(stored)
     return found
 
 
-def _with_stored(batch: Batch, stored: Mapping[tuple[str, str, tuple[Any, ...]],
-                                                frozenset[str]]) -> Batch:
+def _with_stored(batch: Batch, stored: Mapping[StoredKey, frozenset[str]]) -> Batch:
     if not stored:
         return batch
     records: dict[str, list[Row[RecordEntry]]] = {}
     for table, rows in batch.records.items():
         records[table] = [
             dataclasses.replace(row, confirmed=row.confirmed | stored.get(
-                (table, row.pseudonym, tuple(getattr(k, "value", k) for k in entry_key(
-                    row.entry))), frozenset()))
+                (table, row.pseudonym, _plain(entry_key(row.entry))), frozenset()))
             for row in rows]
     return Batch(batch.patients, records, batch.listed)
 
@@ -104,15 +113,15 @@ def write_batch(
     """Judge and write an import; raise every problem (the reader's first) if any stops it."""
     if batch.patients:
         lock_patient_registration(session)
-    registered = histories_by_pseudonym(session, batch.pseudonyms() | batch.listed)
-    ids = _patient_ids(session, set(registered))
-    batch = _with_stored(batch, _stored_codes(session, batch, ids))
+    known = patient_ids(session, batch.pseudonyms() | batch.listed)
+    registered = {h.pseudonym: h for h in load_histories(session, known.values()).values()}
+    batch = _with_stored(batch, _stored_codes(session, batch, known))
     check = check_batch(batch, registered, pseudonym_keys(session), today=today,
                         settings=settings, accept_warnings=accept_warnings)
     raise_problems([*read_problems, *check.problems])
     written = ImportCounts()
     _write_patients(session, batch.patients, check.confirmed, written)
-    ids = _patient_ids(session, batch.pseudonyms())
+    ids = patient_ids(session, batch.pseudonyms())  # now with the patients just registered
     for table, rows in batch.records.items():
         payload = [{"patient_id": ids[row.pseudonym], **entry_columns(row.entry),
                     "confirmed_warnings": stored_warnings(check.confirmed.get((table, i), ()))}
@@ -127,15 +136,6 @@ def write_batch(
                                for p in confirmed[:AUDITED_WARNINGS]],
     })
     return written
-
-
-def _patient_ids(session: Session, pseudonyms: set[str]) -> dict[str, int]:
-    wanted = sorted(pseudonyms)
-    ids: dict[str, int] = {}
-    for start in range(0, len(wanted), 5000):
-        ids.update(session.execute(select(models.Patient.pseudonym, models.Patient.id).where(
-            models.Patient.pseudonym.in_(wanted[start:start + 5000]))).all())
-    return ids
 
 
 def _write_patients(session: Session, rows: Sequence[Row[PatientEntry]],
