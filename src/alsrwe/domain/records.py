@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from alsrwe.domain.alsfrs import ITEM_COLUMNS, AlsfrsR, AssessmentSource
 from alsrwe.domain.biomarkers import Measurement, normalize_measurement
-from alsrwe.domain.cells import check_text, control_characters
+from alsrwe.domain.cells import check_text
 from alsrwe.domain.choices import parse_choice
 from alsrwe.domain.dosing import AdministrationStatus, check_administration
 from alsrwe.domain.drugs import Drug, parse_drug
@@ -43,11 +43,10 @@ def clean_text(field: str, value: str | None) -> str | None:
         return None
     if not isinstance(value, str):
         raise DomainError(field, f"{value!r} must be text")
-    if control_characters(value):
-        try:
-            check_text(value)
-        except CellError as error:
-            raise DomainError(field, error.rule, error.code) from None
+    try:
+        check_text(value)
+    except CellError as error:
+        raise DomainError(field, error.rule, error.code) from None
     text = value.strip()
     limit = TEXT_LIMITS.get(field)
     if limit is not None and len(text) > limit:
