@@ -67,12 +67,12 @@ def _amount_problems(entry: AdministrationEntry, regimen: Regimen,
     return problems
 
 
-def _earliest(regimen: Regimen, before: list[dt.date],
+def _earliest(regimen: Regimen, number: int, previous: dt.date,
               settings: PlausibilitySettings) -> tuple[dt.date, dt.date]:
-    """(due date, earliest plausible date) of the dose after ``before``: a share of the
-    interval early still passes (``early_dose_fraction``)."""
-    interval = interval_into(regimen, len(before) + 1)
-    due = before[-1] + dt.timedelta(days=interval)
+    """(due date, earliest plausible date) of dose ``number`` after the one on ``previous``:
+    a share of the interval early still passes (``early_dose_fraction``)."""
+    interval = interval_into(regimen, number)
+    due = previous + dt.timedelta(days=interval)
     return due, due - dt.timedelta(days=math.floor(interval * settings.early_dose_fraction))
 
 
@@ -80,18 +80,18 @@ def _interval_problems(entry: AdministrationEntry, regimen: Regimen, history: Pa
                        settings: PlausibilitySettings) -> list[Problem]:
     if entry.status is not AdministrationStatus.GIVEN or regimen.cyclic:
         return []
-    before, following = history.doses_around(entry.drug.value, entry.date)
+    count, previous, following = history.doses_around(entry.drug.value, entry.date)
     problems = []
-    if before:
-        due, earliest = _earliest(regimen, before, settings)
+    if previous is not None:
+        due, earliest = _earliest(regimen, count + 1, previous, settings)
         if entry.date < earliest:
-            gap = (entry.date - before[-1]).days
+            gap = (entry.date - previous).days
             problems.append(Problem("date", f"{entry.date.isoformat()} is {gap} days after the "
-                                            f"previous dose ({before[-1].isoformat()}); the "
+                                            f"previous dose ({previous.isoformat()}); the "
                                             f"schedule has this dose due on {due.isoformat()}",
                                     TOO_SOON, soft=True))
     if following is not None:
-        due, earliest = _earliest(regimen, [*before, entry.date], settings)
+        due, earliest = _earliest(regimen, count + 2, entry.date, settings)
         if following < earliest:
             gap = (following - entry.date).days
             problems.append(Problem("date", f"the next recorded dose ({following.isoformat()}) "

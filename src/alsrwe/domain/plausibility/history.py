@@ -51,12 +51,14 @@ class PatientHistory:
     def death(self) -> dt.date | None:
         return next((m.date for m in self.milestones if m.kind is MilestoneKind.DEATH), None)
 
-    def doses_around(self, drug: str, day: dt.date) -> tuple[list[dt.date], dt.date | None]:
-        """The given doses of ``drug`` before ``day`` and the first one after it."""
+    def doses_around(self, drug: str,
+                     day: dt.date) -> tuple[int, dt.date | None, dt.date | None]:
+        """(how many doses of ``drug`` were given before ``day``, the last of them, the first
+        one after ``day``); a dose on ``day`` itself is not counted."""
         doses = self.given_doses.get(drug, ())
-        before = list(doses[:bisect.bisect_left(doses, day)])
-        after = doses[bisect.bisect_right(doses, day):]
-        return before, (after[0] if after else None)
+        before, after = bisect.bisect_left(doses, day), bisect.bisect_right(doses, day)
+        return (before, doses[before - 1] if before else None,
+                doses[after] if after < len(doses) else None)
 
     def previous_rating(self, source: AssessmentSource,
                         day: dt.date) -> tuple[dt.date, int] | None:

@@ -14,7 +14,7 @@ from alsrwe.domain.errors import DomainError, Problem
 from alsrwe.domain.events import AFTER_DEATH, MILESTONE_ORDER, MilestoneKind, validate_milestones
 from alsrwe.domain.patient import MIN_BIRTH_YEAR
 from alsrwe.domain.plausibility.history import PatientHistory
-from alsrwe.domain.records import Entry, MilestoneEntry, PatientEntry
+from alsrwe.domain.records import Entry, MilestoneEntry, RecordEntry
 
 EARLIEST_DATE = dt.date(MIN_BIRTH_YEAR, 1, 1)
 
@@ -43,10 +43,8 @@ def calendar_problems(entry: Entry, today: dt.date) -> list[Problem]:
     return problems
 
 
-def life_problems(entry: Entry, history: PatientHistory) -> list[Problem]:
-    """Dates before the birth year or after death (patients' own dates: patient_record)."""
-    if isinstance(entry, PatientEntry):
-        return []
+def life_problems(entry: RecordEntry, history: PatientHistory) -> list[Problem]:
+    """Dates before the birth year or after death (a patient's own dates: patient_record)."""
     problems = []
     if history.birth_year is not None:
         born = dt.date(history.birth_year, 1, 1)
