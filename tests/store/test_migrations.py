@@ -18,6 +18,7 @@ from alsrwe.domain.patient import PatientStatus, Sex
 from alsrwe.domain.regimens import AdministrationStatus
 from alsrwe.domain.safety import AeAction, AeOutcome, AeTerm
 from alsrwe.domain.sod1 import Zygosity
+from alsrwe.domain.treatments import FlagKind, TreatmentEnd
 from alsrwe.store.db import current_revision, downgrade, head_revision, make_engine, migrate
 from alsrwe.store.models import Base
 
@@ -50,6 +51,8 @@ VOCABULARIES: dict[tuple[str, str], type[StrEnum]] = {
     ("adverse_events", "action"): AeAction,
     ("milestones", "kind"): MilestoneKind,
     ("users", "role"): Role,
+    ("treatments", "end_kind"): TreatmentEnd,
+    ("flag_acknowledgements", "flag"): FlagKind,
 }
 
 
@@ -58,7 +61,7 @@ def test_migrate_builds_the_schema_from_empty(db_url: str) -> None:
     try:
         assert current_revision(engine) is None
         migrate(engine)
-        assert current_revision(engine) == head_revision() == "0006"
+        assert current_revision(engine) == head_revision() == "0007"
         assert set(inspect(engine).get_table_names()) >= TABLES
     finally:
         engine.dispose()

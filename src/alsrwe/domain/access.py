@@ -36,6 +36,8 @@ AGGREGATE_ROLES = frozenset({Role.ADMIN, Role.ANALYST})
 """Roles that see cross-site aggregate views."""
 COHORT_ROLES = RECORD_ROLES | AGGREGATE_ROLES
 """Roles that see aggregate views of their scope (the cohort page, counts, the site list)."""
+DEFAULT_SELF_REPORT_REVIEWERS = frozenset({Role.CLINICIAN})
+"""Who signs off a patient's self-reported ALSFRS-R: a clinician (a site may allow more)."""
 
 USERNAME_PATTERN = re.compile(r"[a-z0-9._@-]{3,64}")
 """3-64 lower-case letters, digits, '.', '_', '@', '-' (stored lower case, unique)."""

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from alsrwe.domain.access import DEFAULT_SELF_REPORT_REVIEWERS, RECORD_ROLES, Role
 from alsrwe.domain.regimens import REGIMENS
 from alsrwe.store.db import Settings
 
@@ -42,6 +43,8 @@ class WebSettings(Settings):
     - ``page_cache_entries``: rendered patient pages each process keeps, keyed by the
       patient's revision (default 500; 0 renders every time; ``alsrwe.web.page_cache``).
     - ``self_report_link_days``: how long a patient's self-report link stays valid (default 7).
+    - ``self_report_reviewers``: roles that may sign off a patient's self-report as reviewed
+      (default: clinicians only, as the README says; e.g. ``["clinician", "admin"]``).
     """
 
     environment: Literal["development", "test", "production"] = "development"
@@ -57,6 +60,16 @@ class WebSettings(Settings):
     self_report_link_days: int = Field(default=7, ge=1, le=90)
     page_cache_entries: int = Field(default=500, ge=0, le=100_000)
     session_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    self_report_reviewers: frozenset[Role] = Field(default=DEFAULT_SELF_REPORT_REVIEWERS,
+                                                   min_length=1)
+
+    @field_validator("self_report_reviewers")
+    @classmethod
+    def _record_roles_review(cls, value: frozenset[Role]) -> frozenset[Role]:
+        if not value <= RECORD_ROLES:
+            allowed = ", ".join(sorted(r.value for r in RECORD_ROLES))
+            raise ValueError(f"only roles that see records may review self-reports: {allowed}")
+        return value
 
     @field_validator("regimen")
     @classmethod
