@@ -139,7 +139,7 @@ def end_period(period: TreatmentPeriod, kind: object, end_date: object, reason: 
         problems.append(Problem("end_kind", f"this period already ended on "
                                             f"{period.end_date}: start a new one to resume"))
     try:
-        how = TreatmentEnd(kind)
+        how = TreatmentEnd(str(kind))
     except ValueError:
         problems.append(Problem("end_kind", f"{kind!r} must be 'paused' or 'stopped'"))
         how = None

@@ -7,6 +7,7 @@ together or not at all.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -28,4 +29,11 @@ def record_audit(
     return entry
 
 
-__all__ = ["record_audit"]
+def audit_value(value: Any) -> Any:
+    """A column value as the audit trail's JSON keeps it: dates ISO, enums by their value."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return getattr(value, "value", value)
+
+
+__all__ = ["audit_value", "record_audit"]

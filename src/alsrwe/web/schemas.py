@@ -9,7 +9,7 @@ the same way.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
@@ -18,6 +18,9 @@ from alsrwe.domain.patient import PatientStatus, Sex
 from alsrwe.domain.sod1 import Zygosity
 from alsrwe.store.models import MAX_ID
 from alsrwe.store.reads.directory import MAX_PAGE_SIZE, PatientFilter
+
+if TYPE_CHECKING:
+    from alsrwe.store.reads.patient_file import PatientFile
 
 
 def _blank_is_none(value: Any) -> Any:
@@ -112,6 +115,79 @@ class PatientDetailPublic(PatientPublic):
     days_on_treatment: int | None
     regimen: str = Field(description="Regimen id of the next-dose computation")
     next_dose: NextDosePublic | None
+    genetic_test_date: dt.date | None = None
+    counselling_date: dt.date | None = None
+    treatment_status: str | None = Field(
+        default=None, description="Latest treatment course: active, paused or stopped")
+    flags: list[str] = Field(default_factory=list,
+                             description="What needs attention, urgent first, in words")
+
+    @classmethod
+    def of(cls, record: PatientFile) -> PatientDetailPublic:
+        """The detail of a patient's file (the read model of the patient page)."""
+        patient = record.patient
+        return cls(
+            id=patient.id,
+            pseudonym=patient.pseudonym,
+            site=record.site,
+            sex=patient.sex,
+            birth_year=patient.birth_year,
+            status=patient.status,
+            sod1_hgvs=patient.sod1_hgvs,
+            sod1_legacy=patient.sod1_legacy,
+            zygosity=patient.zygosity,
+            onset_date=patient.onset_date,
+            onset_region=patient.onset_region,
+            diagnosis_date=patient.diagnosis_date,
+            on_treatment=record.first_dose is not None,
+            kings_stage=record.kings_stage,
+            mitos_stage=record.mitos_stage,
+            delta_frs_per_month=record.delta_frs,
+            latest_alsfrs_total=record.latest.total if record.latest else None,
+            latest_alsfrs_date=record.latest.date if record.latest else None,
+            death_date=record.death,
+            first_dose_date=record.first_dose,
+            days_on_treatment=record.days_on_treatment,
+            regimen=record.regimen.id,
+            next_dose=NextDosePublic.model_validate(record.next_dose) if record.next_dose else None,
+            genetic_test_date=patient.genetic_test_date,
+            counselling_date=patient.counselling_date,
+            treatment_status=record.course.status.value if record.course else None,
+            flags=[flag.text for flag in record.flags],
+        )
+
+
+class TreatmentPublic(BaseModel):
+    """A treatment period; ``end_*`` are null while it runs."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    regimen: str
+    start_date: dt.date
+    end_date: dt.date | None
+    end_kind: str | None = Field(description="paused or stopped")
+    end_reason: str | None
+
+
+class VoidedPublic(BaseModel):
+    """A voided record: kept out of every analysis, with who voided it, when and why."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    record_id: int
+    table_name: str
+    voided_by: str
+    voided_at: dt.datetime
+    reason: str
+
+
+class Sod1Public(BaseModel):
+    """An SOD1 variant name as entered and as alsrwe stores it (docs/domain-rules.md §8)."""
+
+    input: str
+    hgvs: str = Field(description="HGVS protein name on NP_000445.1")
+    legacy: str = Field(description="Legacy name (mature-protein numbering), e.g. A4V")
 
 
 class ErrorPublic(BaseModel):
@@ -126,4 +202,7 @@ __all__ = [
     "PatientListQuery",
     "PatientPublic",
     "PatientsPublic",
+    "Sod1Public",
+    "TreatmentPublic",
+    "VoidedPublic",
 ]

@@ -18,10 +18,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from alsrwe.domain.alsfrs import ITEM_COLUMNS
 from alsrwe.domain.biomarkers import KIND_SPECS, MeasurementKind
 from alsrwe.domain.cells import check_text
-from alsrwe.domain.events import MilestoneKind
+from alsrwe.domain.events import MilestoneKind, OnsetRegion
+from alsrwe.domain.patient import PatientStatus, Sex
 from alsrwe.domain.plausibility import SOFT_CODES
-from alsrwe.domain.regimens import AdministrationStatus
+from alsrwe.domain.regimens import REGIMENS, AdministrationStatus
 from alsrwe.domain.safety import AeAction, AeOutcome, AeTerm
+from alsrwe.domain.sod1 import Zygosity
+from alsrwe.domain.treatments import TreatmentEnd
 
 ITEM = "0-4, 4 = normal"
 UNITS = "; ".join(f"{k.value}: {', '.join(s.accepted_units)}" for k, s in KIND_SPECS.items())
@@ -119,6 +122,7 @@ class AdverseEventUpdate(_Create):
     action: AeAction | None = None
     grade: int | None = None
     serious: bool | None = None
+    related: bool | None = None
 
 
 class MilestoneCreate(_Create):
@@ -176,7 +180,99 @@ class MilestoneUpdate(_Create):
     date: dt.date | None = None
 
 
+SOD1 = "legacy (A4V), HGVS protein (p.Ala5Val, p.(Ala5Val), p.A5V) or cDNA (c.14C>T)"
+REGIMEN_IDS = ", ".join(sorted(REGIMENS))
+
+
+class PatientCreate(_Create):
+    """A new patient or presymptomatic carrier at one of your sites (as in patients.csv)."""
+
+    patient_id: Text = Field(max_length=40, description="Pseudonym, unique in the registry")
+    site: Text = Field(max_length=16, description="Site code (one of your sites)")
+    sex: Sex
+    birth_year: int
+    status: PatientStatus
+    sod1_variant: Text = Field(max_length=64, description=f"SOD1 variant: {SOD1}")
+    zygosity: Zygosity = Zygosity.HETEROZYGOUS
+    onset_date: dt.date | None = Field(default=None, description="Required for a patient; "
+                                                                 "none for a carrier")
+    onset_region: OnsetRegion | None = None
+    diagnosis_date: dt.date | None = None
+    genetic_test_date: dt.date | None = Field(default=None,
+                                              description="When the SOD1 result was reported")
+    counselling_date: dt.date | None = Field(default=None,
+                                             description="When genetic counselling took place")
+
+
+class PatientUpdate(_Create):
+    """A change of a patient's details; only the fields sent change (a carrier's conversion
+    to ALS: ``status`` patient with ``onset_date``). Pseudonym and site do not change."""
+
+    sex: Sex | None = None
+    birth_year: int | None = None
+    status: PatientStatus | None = None
+    sod1_variant: Text | None = Field(default=None, max_length=64, description=SOD1)
+    zygosity: Zygosity | None = None
+    onset_date: dt.date | None = None
+    onset_region: OnsetRegion | None = None
+    diagnosis_date: dt.date | None = None
+    genetic_test_date: dt.date | None = None
+    counselling_date: dt.date | None = None
+
+
+class TreatmentCreate(BaseModel):
+    """Start a treatment period on a regimen."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    regimen: Text = Field(max_length=32, description=f"One of: {REGIMEN_IDS}")
+    start_date: dt.date
+
+
+class TreatmentEndRequest(BaseModel):
+    """Pause or stop a running treatment period, with the reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    end_kind: TreatmentEnd
+    end_date: dt.date
+    end_reason: Text = Field(max_length=200)
+
+
+class MedicationCreate(_Create):
+    """A concomitant medication course (riluzole, edaravone, …; brand names accepted)."""
+
+    drug: Text = Field(max_length=64)
+    start_date: dt.date
+    stop_date: dt.date | None = Field(default=None, description="null while ongoing")
+
+
+class MedicationUpdate(_Create):
+    """A correction of a medication course, e.g. its stop date."""
+
+    drug: Text | None = Field(default=None, max_length=64)
+    start_date: dt.date | None = None
+    stop_date: dt.date | None = None
+
+
+class VoidRequest(BaseModel):
+    """Void a record entered in error: it leaves every analysis and is kept with the reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Text = Field(min_length=1, max_length=500)
+
+
 __all__ = [
+    "REGIMEN_IDS",
+    "SOD1",
+    "MedicationCreate",
+    "MedicationUpdate",
+    "PatientCreate",
+    "PatientUpdate",
+    "TreatmentCreate",
+    "TreatmentEndRequest",
+    "VoidRequest",
     "AdministrationCreate",
     "AdministrationUpdate",
     "AdverseEventCreate",

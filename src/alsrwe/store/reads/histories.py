@@ -33,7 +33,7 @@ from alsrwe.store.models import (
 )
 from alsrwe.store.reads.patients import ID_CHUNK
 
-_DATED: tuple[tuple[type[Base], Any], ...] = (
+DATED_RECORDS: tuple[tuple[type[Base], Any], ...] = (
     (AlsfrsAssessment, AlsfrsAssessment.date), (Measurement, Measurement.date),
     (Administration, Administration.date), (Medication, Medication.start_date),
     (AdverseEvent, AdverseEvent.onset_date),
@@ -88,7 +88,7 @@ def load_histories(
             AlsfrsAssessment.date, total):
         ratings[pid][source].append((day, int(points)))
     latest: dict[int, tuple[dt.date, str]] = {}
-    for model, column in _DATED:
+    for model, column in DATED_RECORDS:
         for pid, day in read.rows(model, model.__table__.c.patient_id, func.max(column),
                                   per_patient=True):
             if day is not None and (pid not in latest or day > latest[pid][0]):
@@ -115,4 +115,4 @@ def pseudonym_keys(session: Session) -> Mapping[str, str]:
     return {pseudonym_key(p): p for p in session.scalars(select(Patient.pseudonym))}
 
 
-__all__ = ["load_histories", "pseudonym_keys"]
+__all__ = ["DATED_RECORDS", "load_histories", "pseudonym_keys"]

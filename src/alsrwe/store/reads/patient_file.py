@@ -1,13 +1,18 @@
 """The patient file: everything the web's patient page shows about one patient, site-scoped.
 
-Clinical values (scores, stages, ΔFRS, next dose, calendar) are computed by the domain; this
-module gathers the rows, asks the domain, and hands back plain dataclasses and ORM rows.
+Clinical values (scores, stages, ΔFRS, next dose, calendar, flags) are computed by the domain;
+this module gathers the rows, asks the domain, and hands back plain dataclasses and ORM rows.
+
+The headline ALSFRS-R is the latest clinic rating (a self-report only once reviewed and when
+there is no clinic rating), so a patient's unreviewed self-report never drives the stages or
+ΔFRS. The schedule follows the patient's treatment course when one is recorded (its regimen,
+the doses since it began; none while paused or stopped), else the site's regimen.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -20,25 +25,35 @@ from alsrwe.domain.alsfrs import (
     stages,
 )
 from alsrwe.domain.events import MilestoneKind
+from alsrwe.domain.flags import EventFacts, Flag, Sample, patient_flags
 from alsrwe.domain.regimens import AdministrationStatus, Due, Regimen, next_due
+from alsrwe.domain.treatments import Course, FlagKind, course, doses_in_course, scheduled
 from alsrwe.store.models import (
     Administration,
     AdverseEvent,
     AlsfrsAssessment,
     ConfirmedWarnings,
+    FlagAcknowledgement,
     Measurement,
+    Medication,
     Milestone,
     Patient,
+    Treatment,
+    VoidedRecord,
 )
 from alsrwe.store.reads.patients import patient_in_scope
 from alsrwe.store.reads.records import (
+    acknowledgements_for,
     administrations_for,
     adverse_events_for,
     assessments_for,
     measurements_for,
+    medications_for,
     milestones_for,
+    voided_for,
 )
 from alsrwe.store.reads.summary import DosingCalendar, calendar_of
+from alsrwe.store.reads.treatments import period_of, treatment_rows
 from alsrwe.store.scope import SiteScope
 
 
@@ -69,6 +84,10 @@ class ScoredAssessment:
     @property
     def awaits_review(self) -> bool:
         return self.source is AssessmentSource.SELF and self.reviewed_at is None
+
+    @property
+    def is_self_report(self) -> bool:
+        return self.source is AssessmentSource.SELF
 
 
 def score(row: AlsfrsAssessment) -> ScoredAssessment:
@@ -104,7 +123,12 @@ class ConfirmedWarning:
 
 @dataclass(frozen=True, slots=True)
 class PatientFile:
-    """One patient's record as of ``today``; ``None`` fields are unknown or not applicable."""
+    """One patient's record as of ``today``; ``None`` fields are unknown or not applicable.
+
+    ``latest`` is the headline rating (clinic-rated; see the module's docstring) and
+    ``latest_self`` a self-report awaiting review that is newer than it. ``course`` is where
+    the latest treatment course stands; ``flags`` what needs attention, urgent first.
+    """
 
     patient: Patient
     site: str
@@ -115,6 +139,7 @@ class PatientFile:
     mitos_stage: str | None
     delta_frs: float | None
     latest: ScoredAssessment | None
+    latest_self: ScoredAssessment | None
     first_dose: dt.date | None
     days_on_treatment: int | None
     next_dose: Due | None
@@ -124,6 +149,21 @@ class PatientFile:
     administrations: list[Administration]
     adverse_events: list[AdverseEvent]
     milestones: list[Milestone]
+    course: Course | None = None
+    treatments: list[Treatment] = field(default_factory=list)
+    medications: list[Medication] = field(default_factory=list)
+    voided: list[VoidedRecord] = field(default_factory=list)
+    acknowledgements: list[FlagAcknowledgement] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+
+    @property
+    def deceased(self) -> bool:
+        return self.death is not None
+
+    @property
+    def open_treatment(self) -> Treatment | None:
+        """The running treatment period, if any (what a pause or a stop ends)."""
+        return next((t for t in reversed(self.treatments) if t.end_date is None), None)
 
     @property
     def to_review(self) -> list[ScoredAssessment]:
@@ -170,19 +210,57 @@ def _delta_frs(patient: Patient, latest: ScoredAssessment | None) -> float | Non
     return delta_frs(latest.total, patient.onset_date, latest.date)
 
 
+def headline(assessments: list[ScoredAssessment]) -> ScoredAssessment | None:
+    """The latest clinic rating; without one, the latest reviewed self-report."""
+    clinic = [a for a in assessments if not a.is_self_report]
+    reviewed = [a for a in assessments if a.is_self_report and not a.awaits_review]
+    chosen = clinic or reviewed
+    return chosen[-1] if chosen else None
+
+
+def _flags(due: Due | None, events: list[AdverseEvent], measurements: list[Measurement],
+           assessments: list[ScoredAssessment], seen: list[FlagAcknowledgement],
+           today: dt.date) -> list[Flag]:
+    return patient_flags(
+        due=due,
+        events=[EventFacts(e.term, e.onset_date, e.outcome, e.serious) for e in events],
+        samples=[Sample(m.date, m.kind, m.value, m.assay) for m in measurements],
+        pending_self_reports=[a.date for a in assessments if a.awaits_review],
+        today=today,
+        csf_seen=[a.sample_date for a in seen if a.flag is FlagKind.CSF],
+        nfl_seen=[a.sample_date for a in seen if a.flag is FlagKind.NFL])
+
+
 def patient_file(
     session: Session, scope: SiteScope, patient_id: int, *, today: dt.date, regimen: Regimen
 ) -> PatientFile:
-    """The patient's file; NotFound when the patient does not exist or is out of scope."""
+    """The patient's file; NotFound when the patient does not exist or is out of scope.
+
+    ``regimen`` is the site's, used when the patient has no treatment course recorded.
+    """
     patient = patient_in_scope(session, scope, patient_id)
     assessments = [score(row) for row in assessments_for(session, patient.id)]
-    latest = assessments[-1] if assessments else None
+    latest = headline(assessments)
+    pending = [a for a in assessments if a.awaits_review]
+    newer_self = pending[-1] if pending and (latest is None or pending[-1].date >= latest.date) \
+        else None
     milestones = milestones_for(session, patient.id)
     death = next((m.date for m in milestones if m.kind is MilestoneKind.DEATH), None)
     administrations = administrations_for(session, patient.id)
+    treatments = treatment_rows(session, patient.id)
+    current = course([period_of(t) for t in treatments])
+    if current is not None:
+        regimen = current.regimen
     given = _given(administrations, regimen.drug)
+    in_course = doses_in_course(given, current)
     end = min(death, today) if death is not None else today
     kings, mitos = stages(_rating(latest), death is not None)
+    due = (next_due(regimen, in_course, today)
+           if in_course and death is None and scheduled(current) else None)
+    course_doses = [d for d in administrations if current is None or d.date >= current.start]
+    measurements = measurements_for(session, patient.id)
+    events = adverse_events_for(session, patient.id)
+    seen = acknowledgements_for(session, patient.id)
     return PatientFile(
         patient=patient,
         site=patient.site.code,
@@ -193,16 +271,26 @@ def patient_file(
         mitos_stage=mitos,
         delta_frs=_delta_frs(patient, latest),
         latest=latest,
+        latest_self=newer_self,
         first_dose=given[0] if given else None,
         days_on_treatment=(end - given[0]).days if given else None,
-        next_dose=next_due(regimen, given, today) if given and death is None else None,
-        calendar=calendar_of(patient.pseudonym, administrations, today=today, regimen=regimen),
+        next_dose=due,
+        calendar=calendar_of(patient.pseudonym, course_doses, today=today, regimen=regimen,
+                             ahead=4 if due is not None else 0),
         assessments=assessments,
-        measurements=measurements_for(session, patient.id),
+        measurements=measurements,
         administrations=administrations,
-        adverse_events=adverse_events_for(session, patient.id),
+        adverse_events=events,
         milestones=milestones,
+        course=current,
+        treatments=treatments,
+        medications=medications_for(session, patient.id),
+        voided=voided_for(session, patient.id),
+        acknowledgements=seen,
+        flags=[] if death is not None else _flags(due, events, measurements, assessments, seen,
+                                                  today),
     )
 
 
-__all__ = ["ConfirmedWarning", "PatientFile", "ScoredAssessment", "patient_file", "score"]
+__all__ = ["ConfirmedWarning", "PatientFile", "ScoredAssessment", "headline", "patient_file",
+           "score"]

@@ -18,9 +18,12 @@ from alsrwe.store.models import (
     AdverseEvent,
     AlsfrsAssessment,
     Base,
+    FlagAcknowledgement,
     Measurement,
+    Medication,
     Milestone,
     Patient,
+    VoidedRecord,
 )
 from alsrwe.store.scope import SiteScope
 
@@ -83,6 +86,27 @@ def adverse_events_for(session: Session, patient_id: int) -> list[AdverseEvent]:
     return list(session.scalars(query))
 
 
+def medications_for(session: Session, patient_id: int) -> list[Medication]:
+    """A patient's concomitant medications by start date."""
+    query = (select(Medication).where(Medication.patient_id == patient_id)
+             .order_by(Medication.start_date, Medication.drug))
+    return list(session.scalars(query))
+
+
+def voided_for(session: Session, patient_id: int) -> list[VoidedRecord]:
+    """A patient's voided records, most recently voided first."""
+    query = (select(VoidedRecord).where(VoidedRecord.patient_id == patient_id)
+             .order_by(VoidedRecord.voided_at.desc(), VoidedRecord.id.desc()))
+    return list(session.scalars(query))
+
+
+def acknowledgements_for(session: Session, patient_id: int) -> list[FlagAcknowledgement]:
+    """The flags a clinician acknowledged for a patient, by sample date."""
+    query = (select(FlagAcknowledgement).where(FlagAcknowledgement.patient_id == patient_id)
+             .order_by(FlagAcknowledgement.sample_date))
+    return list(session.scalars(query))
+
+
 def scoped_record(session: Session, scope: SiteScope, model: type[R], record_id: int) -> R:
     """The record if its patient is in scope; NotFound otherwise (absent or foreign)."""
     column = model.__table__.c
@@ -96,11 +120,14 @@ def scoped_record(session: Session, scope: SiteScope, model: type[R], record_id:
 
 
 __all__ = [
+    "acknowledgements_for",
     "adverse_events_for",
     "administrations_for",
     "assessments_for",
     "measurements_for",
+    "medications_for",
     "milestones_for",
     "record_name",
     "scoped_record",
+    "voided_for",
 ]

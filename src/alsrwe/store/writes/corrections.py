@@ -22,7 +22,7 @@ from alsrwe.domain.errors import InvalidInput, Problem, raise_problems
 from alsrwe.domain.plausibility import DEFAULT_SETTINGS, PlausibilitySettings, check_record, settle
 from alsrwe.domain.records import entry_columns, record_entry
 from alsrwe.domain.tidy_format import CONFIRMED_WARNINGS, TABLES_BY_NAME
-from alsrwe.store.audit import record_audit
+from alsrwe.store.audit import audit_value, record_audit
 from alsrwe.store.models import Base, Patient
 from alsrwe.store.reads.histories import load_histories
 from alsrwe.store.reads.records import scoped_record
@@ -40,13 +40,16 @@ CORRECTABLE: Mapping[str, frozenset[str]] = {
     "measurements": frozenset({"date", "kind", "value", "unit", "assay", "lab"}),
     "administrations": frozenset({"date", "drug", "status", "dose_mg", "lot",
                                   "csf_removed_ml"}),
-    "adverse_events": frozenset({"outcome", "resolved_date", "action", "grade", "serious"}),
+    "medications": frozenset({"drug", "start_date", "stop_date"}),
+    "adverse_events": frozenset({"outcome", "resolved_date", "action", "grade", "serious",
+                                 "related"}),
     "milestones": frozenset({"date", "kind"}),
 }
 """What a correction may change per table: an ALSFRS-R rating keeps its source; an adverse
-event keeps its identity (term, onset, relatedness) and is followed up."""
+event keeps its identity (term, onset) and is followed up (outcome, resolution, seriousness,
+relatedness, grade, action)."""
 EMPTIABLE = frozenset({"assay", "lab", "dose_mg", "lot", "csf_removed_ml", "resolved_date",
-                       "action"})
+                       "action", "stop_date"})
 """Fields a correction may empty (set to null); every other one needs a value."""
 
 
@@ -73,10 +76,13 @@ def _merged(row: Base, table: str, changes: Mapping[str, Any]) -> dict[str, Any]
 def correct_record(
     session: Session, scope: SiteScope, table: str, record_id: int,
     changes: Mapping[str, Any], *, actor: str, today: dt.date, confirmed: Collection[str] = (),
-    settings: PlausibilitySettings = DEFAULT_SETTINGS,
+    settings: PlausibilitySettings = DEFAULT_SETTINGS, reason: str | None = None,
 ) -> Base:
     """Correct one record of ``table`` (a tidy table name) within the scope, or raise for the
-    rules the corrected record breaks (NotFound, InvalidInput, UnconfirmedWarnings)."""
+    rules the corrected record breaks (NotFound, InvalidInput, UnconfirmedWarnings).
+
+    The audit entry holds each changed field's value before and after, and ``reason``.
+    """
     model = MODELS[table]
     row = scoped_record(session, scope, model, record_id)
     entry = record_entry(table, _merged(row, table, changes))
@@ -87,12 +93,19 @@ def correct_record(
     earlier = warning_codes(getattr(row, CONFIRMED_WARNINGS))
     stopping, accepted = settle(problems, set(confirmed) | earlier)
     raise_problems(stopping)
+    before = _stored_columns(row, table)
     for name, value in entry_columns(entry).items():
         setattr(row, name, value)
     setattr(row, CONFIRMED_WARNINGS, stored_warnings(accepted))
     session.flush()
+    after = _stored_columns(row, table)
     pseudonym = session.scalar(select(Patient.pseudonym).where(Patient.id == patient_id))
-    detail: dict[str, Any] = {"patient": pseudonym, "id": record_id, "changed": sorted(changes)}
+    detail: dict[str, Any] = {
+        "patient": pseudonym, "id": record_id, "changed": sorted(changes),
+        "changes": {name: {"before": audit_value(before[name]), "after": audit_value(after[name])}
+                    for name in before if before[name] != after[name]}}
+    if reason:
+        detail["reason"] = reason
     if accepted:
         detail["confirmed_warnings"] = sorted({p.code for p in accepted})
     record_audit(session, actor, f"{ACTIONS[table]}_update", str(model.__tablename__), detail)

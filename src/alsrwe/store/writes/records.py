@@ -22,7 +22,7 @@ from alsrwe.domain.plausibility import DEFAULT_SETTINGS, PlausibilitySettings, c
 from alsrwe.domain.plausibility.rules import DUPLICATE_RECORD
 from alsrwe.domain.records import RecordEntry, entry_columns
 from alsrwe.domain.tidy_format import TABLES_BY_NAME
-from alsrwe.store.audit import record_audit
+from alsrwe.store.audit import audit_value, record_audit
 from alsrwe.store.models import (
     Administration,
     AdverseEvent,
@@ -136,13 +136,7 @@ def add_record(
 
 def _described(table: str, columns: Mapping[str, Any]) -> dict[str, Any]:
     """What the audit entry says of a new record: its natural key, in text."""
-    return {name: _text(columns[name]) for name in key_columns(table)}
-
-
-def _text(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return getattr(value, "value", value)
+    return {name: audit_value(columns[name]) for name in key_columns(table)}
 
 
 __all__ = [

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from alsrwe.domain.access import Role
 from alsrwe.store.reads.directory import PatientListRow, list_patients
-from alsrwe.store.reads.patient_file import PatientFile, patient_file
+from alsrwe.store.reads.patient_file import patient_file
 from alsrwe.web.auth import CSRF_HEADER, SESSION_COOKIE
 from alsrwe.web.deps import (
     ActiveRegimen,
@@ -32,10 +32,9 @@ from alsrwe.web.deps import (
     Today,
     require_record_access,
 )
-from alsrwe.web.routes import api_records, api_writes
+from alsrwe.web.routes import api_clinic, api_records, api_writes
 from alsrwe.web.schemas import (
     ErrorPublic,
-    NextDosePublic,
     PatientDetailPublic,
     PatientListQuery,
     PatientPublic,
@@ -90,43 +89,16 @@ def read_patients(
                           limit=page.limit, offset=page.offset)
 
 
-def _detail(record: PatientFile) -> PatientDetailPublic:
-    patient = record.patient
-    return PatientDetailPublic(
-        id=patient.id,
-        pseudonym=patient.pseudonym,
-        site=record.site,
-        sex=patient.sex,
-        birth_year=patient.birth_year,
-        status=patient.status,
-        sod1_hgvs=patient.sod1_hgvs,
-        sod1_legacy=patient.sod1_legacy,
-        zygosity=patient.zygosity,
-        onset_date=patient.onset_date,
-        onset_region=patient.onset_region,
-        diagnosis_date=patient.diagnosis_date,
-        on_treatment=record.first_dose is not None,
-        kings_stage=record.kings_stage,
-        mitos_stage=record.mitos_stage,
-        delta_frs_per_month=record.delta_frs,
-        latest_alsfrs_total=record.latest.total if record.latest else None,
-        latest_alsfrs_date=record.latest.date if record.latest else None,
-        death_date=record.death,
-        first_dose_date=record.first_dose,
-        days_on_treatment=record.days_on_treatment,
-        regimen=record.regimen.id,
-        next_dose=NextDosePublic.model_validate(record.next_dose) if record.next_dose else None,
-    )
-
-
 @records.get("/patients/{patient_id}", responses={404: {"model": ErrorPublic}})
 def read_patient(
     db: Db, user: CurrentUser, patient_id: RecordId, today: Today, regimen: ActiveRegimen
 ) -> PatientDetailPublic:
     """One patient with stages, ΔFRS and next dose; 404 if absent or at another site."""
-    return _detail(patient_file(db, user.scope, patient_id, today=today, regimen=regimen))
+    record = patient_file(db, user.scope, patient_id, today=today, regimen=regimen)
+    return PatientDetailPublic.of(record)
 
 
 router.include_router(records)
 router.include_router(api_records.router)
 router.include_router(api_writes.router)
+router.include_router(api_clinic.router)
