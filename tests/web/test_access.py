@@ -35,6 +35,9 @@ EVENT_PARAMETER = "{event_id}"
 RECORD_PARAMETERS = ("{assessment_id}", "{measurement_id}", "{administration_id}",
                      "{milestone_id}")
 """One record's id: covered by test_another_sites_record_is_404."""
+CLINIC_PARAMETERS = ("{record_id}", "{slug}", "{treatment_id}", "{medication_id}", "{link_id}")
+"""A record, treatment, medication or self-report link of the clinic's pages and API:
+covered by test_another_sites_record_is_404_on_the_clinic_routes."""
 
 
 def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
@@ -64,7 +67,9 @@ def is_scoped_aggregate(route: RouteContext) -> bool:
 
 
 def _get_paths(app: FastAPI, predicate: Callable[[RouteContext], bool]) -> list[str]:
-    return sorted(r.path for r in api_routes(app) if "GET" in r.methods and predicate(r))
+    """GET routes that answer without a required query parameter (lists and pages)."""
+    return sorted(r.path for r in api_routes(app) if "GET" in r.methods and predicate(r)
+                  and not any(q.field_info.is_required() for q in r.dependant.query_params))
 
 
 def test_every_route_is_classified(app: FastAPI) -> None:
@@ -74,7 +79,7 @@ def test_every_route_is_classified(app: FastAPI) -> None:
         assert is_record_level(route) or is_aggregate(route) or is_scoped_aggregate(route), (
             f"{route.path} is unclassified")
         path = route.path.replace(PATIENT_PARAMETER, "").replace(EVENT_PARAMETER, "")
-        for parameter in RECORD_PARAMETERS:
+        for parameter in (*RECORD_PARAMETERS, *CLINIC_PARAMETERS):
             path = path.replace(parameter, "")
         parameters = path.count("{")
         assert parameters == 0, f"{route.path}: add its cross-site case to this module"
@@ -103,7 +108,7 @@ async def test_another_sites_patient_is_404_on_every_patient_route(
             )
             assert foreign.status_code == 404, (method, route.path)
             assert "PAD-001" not in foreign.text
-            if method == "GET":
+            if method == "GET" and route.path.count("{") == 1:  # others: their own tests
                 mine = await client.get(route.path.replace(PATIENT_PARAMETER, str(own)))
                 assert mine.status_code == 200, route.path
 
@@ -303,3 +308,81 @@ async def test_another_sites_record_is_404(
     assert covered == set(RECORD_PARAMETERS)
     with unit_of_work(registry.engine) as session:
         assert session.scalar(select(func.count()).select_from(AuditEntry)) == audits
+
+
+@pytest.mark.parametrize("username", ["clin", "datamgr"])
+async def test_another_sites_record_is_404_on_the_clinic_routes(
+    app: FastAPI, client: httpx.AsyncClient, registry: Registry, username: str
+) -> None:
+    """Corrections, voids, treatments, medications and self-report links: another site's
+    record (under one's own patient, or by id in the API) is a 404 and changes nothing."""
+    import datetime as dt
+
+    from sqlalchemy import func, select
+
+    from alsrwe.store.db import unit_of_work
+    from alsrwe.store.models import (
+        AlsfrsAssessment,
+        AuditEntry,
+        Medication,
+        Milestone,
+        SelfReportLink,
+        Treatment,
+        VoidedRecord,
+    )
+    from alsrwe.store.writes import MODELS
+    from alsrwe.web.record_forms import TABLE_OF_SLUG
+
+    other, own = registry.ids["PAD-001"], registry.ids["BER-001"]
+    day = dt.date(2025, 1, 2)
+    with unit_of_work(registry.engine) as session:
+        session.add_all([
+            AlsfrsAssessment(patient_id=other, date=day, gastrostomy=False, source="clinic",
+                             **{f"q{i}": 4 for i in range(1, 13)}),
+            Milestone(patient_id=other, date=dt.date(2024, 6, 1), kind="gastrostomy"),
+            Medication(patient_id=other, drug="riluzole", start_date=day),
+            Treatment(patient_id=other, regimen="tofersen_us", start_date=day),
+            SelfReportLink(token_hash="f" * 64, patient_id=other,
+                           expires_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC)),
+        ])
+        session.flush()
+        by_table = {table: session.scalars(select(model.__table__.c.id).where(
+            model.__table__.c.patient_id == other)).first() for table, model in MODELS.items()}
+        treatment = session.scalars(select(Treatment.id)).one()
+        link = session.scalars(select(SelfReportLink.id)).one()
+    api_tables = {f"/api/v1/{path}/": table for table, path in
+                  {"alsfrs": "alsfrs", "measurements": "measurements",
+                   "administrations": "administrations", "medications": "medications",
+                   "adverse_events": "adverse-events", "milestones": "milestones"}.items()}
+    await login(client, username)
+    headers = {"X-CSRF-Token": (await client.get("/api/v1/me")).json()["csrf_token"]}
+    with unit_of_work(registry.engine) as session:
+        audits = session.scalar(select(func.count()).select_from(AuditEntry))
+    covered: set[str] = set()
+    for route in api_routes(app):
+        found = [p for p in CLINIC_PARAMETERS if p in route.path]
+        if not found:
+            continue
+        covered.update(found)
+        paths = []
+        base = route.path.replace(PATIENT_PARAMETER, str(own))
+        if "{slug}" in base:
+            paths = [base.replace("{slug}", slug).replace("{record_id}", str(by_table[table]))
+                     for slug, table in TABLE_OF_SLUG.items()]
+        elif "{record_id}" in base:
+            table = next(t for prefix, t in api_tables.items() if base.startswith(prefix))
+            paths = [base.replace("{record_id}", str(by_table[table]))]
+        else:
+            paths = [base.replace("{treatment_id}", str(treatment))
+                     .replace("{medication_id}", str(by_table["medications"]))
+                     .replace("{link_id}", str(link))]
+        for path in paths:
+            for method in sorted(route.methods - {"HEAD"}):
+                response = await client.request(method, path, headers=headers,
+                                                json={"reason": "x"})
+                assert response.status_code == 404, (method, path, response.text[:200])
+                assert "PAD-001" not in response.text
+    assert covered == set(CLINIC_PARAMETERS)
+    with unit_of_work(registry.engine) as session:
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == audits
+        assert session.scalar(select(func.count()).select_from(VoidedRecord)) == 0

@@ -170,5 +170,5 @@ async def test_openapi_documents_the_writes(client: httpx.AsyncClient) -> None:
     assert patch["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/AdverseEventUpdate")
     assert set(schemas["AdverseEventUpdate"]["properties"]) == {
-        "outcome", "resolved_date", "action", "grade", "serious", "confirm_warnings"}
+        "outcome", "resolved_date", "action", "grade", "serious", "related", "confirm_warnings"}
     assert "dose_mg" in schemas["AdministrationCreate"]["properties"]

@@ -33,7 +33,8 @@ ADMINISTERED_DRUGS: tuple[Drug, ...] = tuple(sorted({Drug(r.drug) for r in REGIM
 """Drugs of administrations: those of the regimens alsrwe schedules (tofersen, IV edaravone)."""
 
 TEXT_LIMITS = {"lot": 64, "assay": 40, "lab": 100, "term_text": 200, "site_name": 200,
-               "sod1_variant": 64, "end_reason": 200, "void_reason": 500, "note": 500}
+               "sod1_variant": 64, "end_reason": 200, "void_reason": 500, "correction_reason": 500,
+               "note": 500}
 """Longest text per field (the store's column widths)."""
 
 

@@ -186,6 +186,21 @@ require_cohort_access = require_roles(*COHORT_ROLES)
 """Aggregates within the user's scope: own sites for clinicians, every site for analysts."""
 
 
+def reviews_self_reports(user: Principal, settings: WebSettings) -> bool:
+    """Whether the user's role may sign off a self-report (``self_report_reviewers``)."""
+    return user.role in settings.self_report_reviewers
+
+
+async def require_self_report_reviewer(user: CurrentUser, settings: Settings) -> Principal:
+    """Only a clinician (or a role the site allows) marks a patient's self-report reviewed."""
+    if not reviews_self_reports(user, settings):
+        raise Forbidden("only a clinician reviews a patient's self-report")
+    return user
+
+
+SelfReportReviewer = Annotated[Principal, Depends(require_self_report_reviewer)]
+
+
 async def _submitted_token(request: Request) -> str | None:
     header = request.headers.get(CSRF_HEADER)
     if header:
@@ -242,6 +257,7 @@ __all__ = [
     "PatientInScope",
     "Plausibility",
     "RecordId",
+    "SelfReportReviewer",
     "CurrentUser",
     "Db",
     "OptionalUser",
@@ -262,4 +278,6 @@ __all__ = [
     "require_cohort_access",
     "require_record_access",
     "require_roles",
+    "require_self_report_reviewer",
+    "reviews_self_reports",
 ]

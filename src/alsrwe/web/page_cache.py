@@ -36,6 +36,12 @@ class RenderedPatient:
     has_figures: bool
     to_review: tuple[ScoredAssessment, ...]
     """Self-reports awaiting review: data, since their buttons carry the session's token."""
+    deceased: bool = False
+    """A deceased patient's page offers no new clinical entries."""
+    carrier: bool = False
+    """A presymptomatic carrier (who may convert to ALS on the details page)."""
+    open_treatment: int | None = None
+    """The id of the running treatment period (what the pause/stop button ends)."""
 
 
 def page_key(stamp: PatientStamp, today: dt.date, regimen_id: str) -> PageKey:

@@ -18,6 +18,7 @@ from typing import Any
 from alsrwe.domain import cells, records
 from alsrwe.domain.alsfrs import ITEMS
 from alsrwe.domain.biomarkers import KIND_SPECS, MeasurementKind
+from alsrwe.domain.drugs import Drug
 from alsrwe.domain.events import MilestoneKind
 from alsrwe.domain.regimens import AdministrationStatus, Regimen
 from alsrwe.domain.safety import AeAction, AeOutcome, AeTerm
@@ -36,6 +37,8 @@ class FormField:
     choices: Choices = ()
     hint: str = ""
     required: bool = True
+    integer: bool = False
+    """A select whose values are whole numbers (e.g. a CTCAE grade)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +59,12 @@ def _words(value: str) -> str:
     return value.replace("_", " ")
 
 
-def _choices(enum: type[Any], blank: str | None = "— choose —") -> Choices:
+def choices_of(enum: type[Any], blank: str | None = "— choose —") -> Choices:
     options = tuple((member.value, _words(member.value)) for member in enum)
     return ((("", blank),) if blank is not None else ()) + options
 
 
-def _date_field(name: str = "date", label: str = "Date", required: bool = True) -> FormField:
+def date_field(name: str = "date", label: str = "Date", required: bool = True) -> FormField:
     return FormField(name, label, "date", hint="YYYY-MM-DD", required=required)
 
 
@@ -93,8 +96,8 @@ MEASUREMENT = RecordForm(
     slug="measurements",
     title="Measurement or lab value",
     fields=(
-        _date_field(),
-        FormField("kind", "What was measured", "select", _choices(MeasurementKind)),
+        date_field(),
+        FormField("kind", "What was measured", "select", choices_of(MeasurementKind)),
         FormField("value", "Value", "number"),
         FormField("unit", "Unit", "select", (("", "— choose —"), *((u, u) for u in UNITS)),
                   hint=f"Converted to the kind's standard unit. Accepted: {UNIT_HINT}."),
@@ -131,10 +134,10 @@ ADMINISTRATION = RecordForm(
     slug="administrations",
     title="Dose administration",
     fields=(
-        _date_field(),
+        date_field(),
         FormField("drug", "Drug", "text",
                   hint="tofersen or edaravone_iv; brand names (Qalsody, Radicava) are accepted"),
-        FormField("status", "Status", "select", _choices(AdministrationStatus, blank=None)),
+        FormField("status", "Status", "select", choices_of(AdministrationStatus, blank=None)),
         FormField("dose_mg", "Dose (mg)", "number", hint="Required when the dose was given",
                   required=False),
         FormField("lot", "Lot number", "text", required=False),
@@ -168,22 +171,46 @@ ADVERSE_EVENT = RecordForm(
     slug="adverse-events",
     title="Adverse event",
     fields=(
-        _date_field("onset_date", "Onset date"),
-        FormField("term", "Term", "select", _choices(AeTerm)),
+        date_field("onset_date", "Onset date"),
+        FormField("term", "Term", "select", choices_of(AeTerm)),
         FormField("term_text", "Description", "text",
                   hint="Required for 'other'; optional detail otherwise", required=False),
         FormField("grade", "Grade (CTCAE 1-5)", "select",
-                  (("", "— choose —"), *((str(g), str(g)) for g in range(1, 6)))),
+                  (("", "— choose —"), *((str(g), str(g)) for g in range(1, 6))), integer=True),
         FormField("serious", "Serious", "checkbox", required=False),
         FormField("related", "Related to the drug", "checkbox", required=False),
-        FormField("outcome", "Outcome", "select", _choices(AeOutcome)),
-        FormField("action", "Action taken with the drug", "select", _choices(AeAction, "—"),
+        FormField("outcome", "Outcome", "select", choices_of(AeOutcome)),
+        FormField("action", "Action taken with the drug", "select", choices_of(AeAction, "—"),
                   required=False),
-        _date_field("resolved_date", "Resolved date", required=False),
+        date_field("resolved_date", "Resolved date", required=False),
     ),
     read=_read_adverse_event,
     build=records.adverse_event_entry,
     defaults=lambda today, _: {"onset_date": today.isoformat()},
+)
+
+
+# --- Concomitant medication -------------------------------------------------------------------
+
+
+def _read_medication(r: FormReader) -> dict[str, Any] | None:
+    read = {"drug": r.cell("drug", cells.text),
+            "start_date": r.cell("start_date", cells.iso_date),
+            "stop_date": r.cell("stop_date", cells.iso_date, required=False)}
+    return read if r.ok else None
+
+
+MEDICATION = RecordForm(
+    slug="medications",
+    title="Concomitant medication",
+    fields=(
+        FormField("drug", "Drug", "select", choices_of(Drug)),
+        date_field("start_date", "Started"),
+        date_field("stop_date", "Stopped", required=False),
+    ),
+    read=_read_medication,
+    build=records.medication_entry,
+    defaults=lambda today, _: {"start_date": today.isoformat()},
 )
 
 
@@ -198,14 +225,18 @@ def _read_milestone(r: FormReader) -> dict[str, Any] | None:
 MILESTONE = RecordForm(
     slug="milestones",
     title="Milestone",
-    fields=(FormField("kind", "Milestone", "select", _choices(MilestoneKind)), _date_field()),
+    fields=(FormField("kind", "Milestone", "select", choices_of(MilestoneKind)), date_field()),
     read=_read_milestone,
     build=records.milestone_entry,
     defaults=_today,
 )
 
-RECORD_FORMS = {form.slug: form for form in (MEASUREMENT, ADMINISTRATION, ADVERSE_EVENT,
-                                             MILESTONE)}
+RECORD_FORMS = {form.slug: form for form in (MEASUREMENT, ADMINISTRATION, MEDICATION,
+                                             ADVERSE_EVENT, MILESTONE)}
+TABLE_OF_SLUG = {"alsfrs": "alsfrs", "measurements": "measurements",
+                 "administrations": "administrations", "medications": "medications",
+                 "adverse-events": "adverse_events", "milestones": "milestones"}
+"""The tidy table of each form's URL slug."""
 
 
 # --- ALSFRS-R -----------------------------------------------------------------------------------
@@ -237,5 +268,5 @@ def item5_fields(gastrostomy: bool) -> tuple[str, str]:
     return ("q5b", "q5a") if gastrostomy else ("q5a", "q5b")
 
 
-__all__ = ["ITEM_FIELDS", "RECORD_FORMS", "FormField", "RecordForm", "item5_fields",
-           "read_alsfrs"]
+__all__ = ["ITEM_FIELDS", "RECORD_FORMS", "TABLE_OF_SLUG", "Choices", "FormField", "RecordForm",
+           "choices_of", "date_field", "item5_fields", "read_alsfrs"]

@@ -170,6 +170,10 @@ class TreatmentPublic(BaseModel):
     end_reason: str | None
 
 
+class TreatmentsPublic(BaseModel):
+    data: list[TreatmentPublic]
+
+
 class VoidedPublic(BaseModel):
     """A voided record: kept out of every analysis, with who voided it, when and why."""
 
@@ -204,5 +208,6 @@ __all__ = [
     "PatientsPublic",
     "Sod1Public",
     "TreatmentPublic",
+    "TreatmentsPublic",
     "VoidedPublic",
 ]

@@ -34,7 +34,13 @@ from alsrwe.web.deps import (
     require_record_access,
 )
 from alsrwe.web.routes.api_writes import CONFIRM, RESPONSES
-from alsrwe.web.schemas import PatientDetailPublic, Sod1Public, TreatmentPublic, VoidedPublic
+from alsrwe.web.schemas import (
+    PatientDetailPublic,
+    Sod1Public,
+    TreatmentPublic,
+    TreatmentsPublic,
+    VoidedPublic,
+)
 from alsrwe.web.schemas_records import MedicationPublic
 from alsrwe.web.schemas_writes import (
     SOD1,
@@ -98,9 +104,10 @@ def update_patient_details(db: Db, user: CurrentUser, patient: PatientInScope, t
 
 
 @router.get("/patients/{patient_id}/treatments", tags=["treatments"])
-def read_treatments(db: Db, patient: PatientInScope) -> list[TreatmentPublic]:
+def read_treatments(db: Db, patient: PatientInScope) -> TreatmentsPublic:
     """The patient's treatment periods, oldest first."""
-    return [TreatmentPublic.model_validate(t) for t in treatment_rows(db, patient.id)]
+    return TreatmentsPublic(data=[TreatmentPublic.model_validate(t)
+                                  for t in treatment_rows(db, patient.id)])
 
 
 @router.post("/patients/{patient_id}/treatments", status_code=201, tags=["treatments"])

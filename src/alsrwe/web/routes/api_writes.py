@@ -32,6 +32,7 @@ from alsrwe.web.deps import (
     PatientInScope,
     Plausibility,
     RecordId,
+    SelfReportReviewer,
     Today,
     require_record_access,
 )
@@ -180,9 +181,10 @@ def update_alsfrs(db: Db, user: CurrentUser, record_id: AlsfrsId, today: Today,
 
 
 @router.post("/alsfrs/{assessment_id}/review")
-def review_alsfrs(db: Db, user: CurrentUser, record_id: AlsfrsId) -> AlsfrsPublic:
+def review_alsfrs(db: Db, record_id: AlsfrsId, user: SelfReportReviewer) -> AlsfrsPublic:
     """Mark a self-reported rating reviewed by the caller (a second review changes nothing);
-    422 for a clinic rating."""
+    422 for a clinic rating; 403 unless the caller's role reviews self-reports (clinicians,
+    by default)."""
     row = review_self_report(db, user.scope, record_id, actor=user.username, now=utc_now())
     return AlsfrsPublic.model_validate(score(row), from_attributes=True)
 

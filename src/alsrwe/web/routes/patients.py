@@ -17,14 +17,18 @@ from alsrwe.domain.patient import PatientStatus
 from alsrwe.store.reads.directory import filter_choices, list_patients
 from alsrwe.store.reads.patient_file import PatientFile, patient_file
 from alsrwe.store.reads.patients import PatientStamp, patient_stamp
+from alsrwe.store.reads.self_reports import links_for
+from alsrwe.web.auth import utc_now
 from alsrwe.web.charts import patient_figures
 from alsrwe.web.deps import (
     ActiveRegimen,
     CurrentUser,
     Db,
     RecordId,
+    Settings,
     Today,
     require_record_access,
+    reviews_self_reports,
 )
 from alsrwe.web.page_cache import PageCache, RenderedPatient, page_key
 from alsrwe.web.schemas import PatientListQuery
@@ -72,8 +76,12 @@ PatientRecord = Annotated[PatientFile, Depends(_file)]
 
 @router.get("/{patient_id}")
 def patient_page(request: Request, db: Db, user: CurrentUser, patient_id: RecordId, today: Today,
-                 regimen: ActiveRegimen) -> Response:
-    """The patient page; its record part is rendered once per patient revision (page_cache)."""
+                 regimen: ActiveRegimen, settings: Settings) -> Response:
+    """The patient page; its record part is rendered once per patient revision (page_cache).
+
+    The self-report links (which change no revision) and the review buttons (which carry the
+    session's token and depend on the role) are rendered on every request.
+    """
     stamp = patient_stamp(db, user.scope, patient_id)
     cache: PageCache = request.app.state.page_cache
     key = page_key(stamp, today, regimen.id)
@@ -81,7 +89,10 @@ def patient_page(request: Request, db: Db, user: CurrentUser, patient_id: Record
     if page is None:
         page = _rendered(request, stamp, _file(db, user, patient_id, today, regimen))
         cache.put(key, page)
-    return render(request, "patient.html", user=user, page=page)
+    return render(request, "patient.html", user=user, page=page,
+                  can_review=reviews_self_reports(user, settings),
+                  self_report_links=links_for(db, patient_id), now=utc_now(),
+                  patient_id=patient_id)
 
 
 def _rendered(request: Request, stamp: PatientStamp, record: PatientFile) -> RenderedPatient:
@@ -93,6 +104,9 @@ def _rendered(request: Request, stamp: PatientStamp, record: PatientFile) -> Ren
                                item_titles=ITEM_TITLES),
         has_figures=bool(figures),
         to_review=tuple(record.to_review),
+        deceased=record.deceased,
+        carrier=record.patient.status is PatientStatus.CARRIER,
+        open_treatment=record.open_treatment.id if record.open_treatment else None,
     )
 
 

@@ -30,6 +30,7 @@ from alsrwe.web.deps import (
     Db,
     PatientInScope,
     Plausibility,
+    SelfReportReviewer,
     Today,
     require_record_access,
 )
@@ -149,9 +150,10 @@ for _form in RECORD_FORMS.values():
 
 
 @router.post("/self-reports/review")
-def review_self_report_submit(db: Db, user: CurrentUser, patient: PatientInScope,
+def review_self_report_submit(db: Db, patient: PatientInScope, user: SelfReportReviewer,
                               values: Submitted) -> Response:
-    """Mark one of the patient's self-reported ratings (form field ``assessment_id``) reviewed."""
+    """Mark one of the patient's self-reported ratings (form field ``assessment_id``) reviewed;
+    only the roles of ``self_report_reviewers`` may (a clinician by default)."""
     assessment_id = FormReader(values).cell("assessment_id", cells.integer, low=1, high=MAX_ID)
     if assessment_id is None:
         raise NotFound("no such self-report")
