@@ -41,12 +41,15 @@ def test_patient_summary(registry: str) -> None:
     result = runner.invoke(app, ["patient", "BER-001", "--database", registry])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.replace("│", " ").split())
-    # Latest assessment 2023-04-20 (self): items 4,4,3 | 3,2,3 | 3,2,1 | 3,4,4 → total 36;
-    # bulbar, upper and lower limb involved, no NIV → King's 3; no MiToS domain lost;
-    # ΔFRS = 12 points / (415 days / 30.4375) = 0.88; dose 3 given 2023-02-09 → #4 + 28 days.
-    for expected in ("p.Ala5Val (legacy A4V), heterozygous", "36/48 on 2023-04-20 (self)",
-                     "bulbar 11, fine motor 8, gross motor 6, respiratory 11",
-                     "King's stage 3", "MiToS stage 0", "ΔFRS 0.88 points/month",
+    # The headline is the latest clinic rating (docs/domain-rules.md §13), 2023-04-12: items
+    # 4,4,3 | 3,2,3 | 3,2,1 | 4,4,4 → total 37; bulbar, upper and lower limb involved, no NIV
+    # → King's 3; no MiToS domain lost; ΔFRS = 11 points / (407 days / 30.4375) = 0.82. The
+    # self-report of 2023-04-20 (items 4,4,3 | 3,2,3 | 3,2,1 | 3,4,4 = 36) awaits review.
+    # Dose 3 given 2023-02-09 → #4 + 28 days.
+    for expected in ("p.Ala5Val (legacy A4V), heterozygous", "37/48 on 2023-04-12 (clinic)",
+                     "bulbar 11, fine motor 8, gross motor 6, respiratory 12",
+                     "King's stage 3", "MiToS stage 0", "ΔFRS 0.82 points/month",
+                     "self-report 36/48 on 2023-04-20, awaiting a clinician's review",
                      "#4 (maintenance) due 2023-03-09"):
         assert expected in text, expected
 

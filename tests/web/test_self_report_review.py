@@ -88,9 +88,6 @@ async def test_the_api_reviews_once_and_refuses_a_clinic_rating(
 
     first = await client.post(f"/api/v1/alsfrs/{assessment}/review", headers=headers)
     assert first.status_code == 200 and first.json()["reviewed_by"] == "clin"
-    client.cookies.clear()
-    await login(client, "datamgr")
-    headers = {"X-CSRF-Token": await csrf_of(client)}
     again = await client.post(f"/api/v1/alsfrs/{assessment}/review", headers=headers)
     assert again.json()["reviewed_by"] == "clin"
     assert again.json()["reviewed_at"] == first.json()["reviewed_at"]
@@ -99,3 +96,8 @@ async def test_the_api_reviews_once_and_refuses_a_clinic_rating(
     refused = await client.post(f"/api/v1/alsfrs/{clinic}/review", headers=headers)
     assert refused.status_code == 422
     assert refused.json()["detail"][0]["loc"] == ["body", "assessment_id"]
+    client.cookies.clear()
+    await login(client, "datamgr")  # only clinicians review self-reports (by default)
+    headers = {"X-CSRF-Token": await csrf_of(client)}
+    forbidden = await client.post(f"/api/v1/alsfrs/{assessment}/review", headers=headers)
+    assert forbidden.status_code == 403

@@ -47,6 +47,7 @@ from alsrwe.store.reads.records import (
     administrations_for,
     adverse_events_for,
     assessments_for,
+    headline_rating,
     measurements_for,
     medications_for,
     milestones_for,
@@ -210,14 +211,6 @@ def _delta_frs(patient: Patient, latest: ScoredAssessment | None) -> float | Non
     return delta_frs(latest.total, patient.onset_date, latest.date)
 
 
-def headline(assessments: list[ScoredAssessment]) -> ScoredAssessment | None:
-    """The latest clinic rating; without one, the latest reviewed self-report."""
-    clinic = [a for a in assessments if not a.is_self_report]
-    reviewed = [a for a in assessments if a.is_self_report and not a.awaits_review]
-    chosen = clinic or reviewed
-    return chosen[-1] if chosen else None
-
-
 def _flags(due: Due | None, events: list[AdverseEvent], measurements: list[Measurement],
            assessments: list[ScoredAssessment], seen: list[FlagAcknowledgement],
            today: dt.date) -> list[Flag]:
@@ -240,7 +233,7 @@ def patient_file(
     """
     patient = patient_in_scope(session, scope, patient_id)
     assessments = [score(row) for row in assessments_for(session, patient.id)]
-    latest = headline(assessments)
+    latest = headline_rating(assessments)
     pending = [a for a in assessments if a.awaits_review]
     newer_self = pending[-1] if pending and (latest is None or pending[-1].date >= latest.date) \
         else None
@@ -292,5 +285,4 @@ def patient_file(
     )
 
 
-__all__ = ["ConfirmedWarning", "PatientFile", "ScoredAssessment", "headline", "patient_file",
-           "score"]
+__all__ = ["ConfirmedWarning", "PatientFile", "ScoredAssessment", "patient_file", "score"]

@@ -6,11 +6,14 @@ returns ORM rows; none writes.
 
 from __future__ import annotations
 
-from typing import TypeVar
+import datetime as dt
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alsrwe.domain.alsfrs import AssessmentSource
 from alsrwe.domain.biomarkers import MeasurementKind
 from alsrwe.domain.errors import NotFound
 from alsrwe.store.models import (
@@ -28,6 +31,28 @@ from alsrwe.store.models import (
 from alsrwe.store.scope import SiteScope
 
 R = TypeVar("R", bound=Base)
+A = TypeVar("A", bound="Rated")
+
+
+class Rated(Protocol):
+    """An ALSFRS-R rating as stored or scored: who rated it and whether it was reviewed."""
+
+    @property
+    def source(self) -> AssessmentSource: ...
+
+    @property
+    def reviewed_at(self) -> dt.datetime | None: ...
+
+
+def headline_rating(ratings: Sequence[A]) -> A | None:
+    """The rating a page or summary leads with (docs/domain-rules.md §13): the latest clinic
+    rating; without one, the latest self-report a clinician reviewed; never an unreviewed
+    self-report. ``ratings`` oldest first."""
+    clinic = [r for r in ratings if r.source is AssessmentSource.CLINIC]
+    reviewed = [r for r in ratings
+                if r.source is AssessmentSource.SELF and r.reviewed_at is not None]
+    chosen = clinic or reviewed
+    return chosen[-1] if chosen else None
 
 
 
@@ -124,6 +149,7 @@ __all__ = [
     "adverse_events_for",
     "administrations_for",
     "assessments_for",
+    "headline_rating",
     "measurements_for",
     "medications_for",
     "milestones_for",

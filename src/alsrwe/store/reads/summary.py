@@ -11,7 +11,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from alsrwe.domain.alsfrs import DEATH_STAGE, AlsfrsR, delta_frs, stages
+from alsrwe.domain.alsfrs import DEATH_STAGE, AlsfrsR, AssessmentSource, delta_frs, stages
 from alsrwe.domain.biomarkers import MeasurementKind
 from alsrwe.domain.events import MilestoneKind
 from alsrwe.domain.regimens import AdministrationStatus, Regimen, adherence, next_due, schedule
@@ -20,6 +20,7 @@ from alsrwe.store.reads.patients import patient_named
 from alsrwe.store.reads.records import (
     administrations_for,
     assessments_for,
+    headline_rating,
     measurements_for,
     milestones_for,
 )
@@ -79,9 +80,10 @@ def patient_summary(session: Session, pseudonym: str, *, today: date,
 def _assessment_lines(session: Session, patient: Patient,
                       dead: date | None) -> list[tuple[str, str]]:
     assessments = assessments_for(session, patient.id)
-    if not assessments:
-        return [("ALSFRS-R", "no assessment recorded")]
-    latest = assessments[-1]
+    latest = headline_rating(assessments)
+    if latest is None:
+        return [("ALSFRS-R", "no assessment recorded" if not assessments
+                 else "only self-reports awaiting a clinician's review")]
     score = AlsfrsR.from_items(latest.items, gastrostomy=latest.gastrostomy)
     kings, mitos = stages(score, dead is not None)
     died = f"{DEATH_STAGE} (death)"
@@ -95,6 +97,12 @@ def _assessment_lines(session: Session, patient: Patient,
     if patient.onset_date is not None and latest.date > patient.onset_date:
         rate = delta_frs(score.total, patient.onset_date, latest.date)
         lines.append(("ΔFRS", f"{rate:.2f} points/month (onset to {latest.date.isoformat()})"))
+    pending = [a for a in assessments if a.source is AssessmentSource.SELF
+               and a.reviewed_at is None and a.date >= latest.date]
+    if pending:
+        newest = pending[-1]
+        lines.append(("self-report", f"{sum(newest.items)}/48 on {newest.date.isoformat()}, "
+                                     "awaiting a clinician's review"))
     lines.append(("assessments", f"{len(assessments)} since {assessments[0].date.isoformat()}"))
     return lines
 

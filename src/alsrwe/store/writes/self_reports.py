@@ -1,8 +1,8 @@
 """Self-reports: a clinician issues a link, the patient spends it once, a clinician reviews.
 
 The store keeps only the token's keyed hash (made at the edge, like session ids) and the
-link's life: expiry and use (reads: :mod:`alsrwe.store.reads.self_reports`). No link is
-issued to a patient who has died.
+link's life: expiry, use and revocation (reads: :mod:`alsrwe.store.reads.self_reports`). No
+link is issued to a patient who has died; their old links can still be revoked.
 """
 
 from __future__ import annotations
@@ -45,19 +45,54 @@ def issue_link(
 
 
 def spend_link(session: Session, link: SelfReportLink, now: dt.datetime) -> bool:
-    """Mark an open link used; ``False`` if it was spent or expired meanwhile.
+    """Mark an open link used; ``False`` if it was spent, revoked or expired meanwhile.
 
-    One conditional UPDATE, so two submissions racing on one link cannot both succeed.
+    One conditional UPDATE, so two submissions (or a submission and a revocation) racing on
+    one link cannot both succeed.
     """
     result = session.execute(
         update(SelfReportLink)
         .where(SelfReportLink.id == link.id, SelfReportLink.used_at.is_(None),
-               SelfReportLink.expires_at > now)
+               SelfReportLink.revoked_at.is_(None), SelfReportLink.expires_at > now)
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
     session.refresh(link)
     return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+def revoke_link(
+    session: Session, scope: SiteScope, patient_id: int, link_id: int, actor: str,
+    now: dt.datetime,
+) -> SelfReportLink:
+    """Close one of the patient's unused links before it expires, audited; revoking a revoked
+    link again changes nothing (the first revocation stays).
+
+    NotFound when the patient is outside ``scope`` or the link is not theirs; InvalidInput when
+    the link was already used (its answers are stored: revoking would say otherwise).
+    """
+    patient = patient_in_scope(session, scope, patient_id)
+    link = session.get(SelfReportLink, link_id)
+    if link is None or link.patient_id != patient.id:
+        raise NotFound("no such self-report link")
+    # Conditional, as spend_link is: a patient sending their answers right now wins or loses
+    # as a whole, never leaving a link both used and revoked.
+    result = session.execute(
+        update(SelfReportLink)
+        .where(SelfReportLink.id == link.id, SelfReportLink.used_at.is_(None),
+               SelfReportLink.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_by=actor)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(link)
+    if int(getattr(result, "rowcount", 0) or 0) == 1:
+        record_audit(session, actor, "self_report_link_revoke", "self_report_links",
+                     {"patient": patient.pseudonym, "id": link.id})
+    elif link.used_at is not None:
+        raise InvalidInput([Problem(None, f"link {link.id} was already used on "
+                                          f"{link.used_at.date().isoformat()}: a used link "
+                                          "cannot be revoked")])
+    return link
 
 
 def review_self_report(
@@ -85,4 +120,4 @@ def review_self_report(
     return row
 
 
-__all__ = ["issue_link", "review_self_report", "spend_link"]
+__all__ = ["issue_link", "review_self_report", "revoke_link", "spend_link"]
