@@ -110,3 +110,35 @@ def test_on_postgresql_a_transaction_writes_each_patient_row_once(
         session.execute(insert(Measurement), [_measurement(first, 21)])
         session.execute(update(Patient).where(Patient.id == first).values(birth_year=1969))
     assert _revisions(engine)["BER-001"] == 3
+
+
+@pytest.mark.parametrize("table", ["treatments", "voided_records", "flag_acknowledgements"])
+def test_the_clinic_tables_of_migration_0007_raise_the_revision_too(
+    engine: Engine, two_patients: dict[str, int], table: str
+) -> None:
+    """The patient page shows treatments, voided records and acknowledged flags: a change to
+    any of them, however written, must reach the next view (the page cache's key)."""
+    from sqlalchemy import text
+
+    first = two_patients["BER-001"]
+    now = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    rows = {
+        "treatments": {"regimen": "tofersen_us", "start_date": dt.date(2025, 1, 1)},
+        "voided_records": {"table_name": "measurements", "record_id": 7, "record": "{}",
+                           "reason": "typo", "voided_by": "sql", "voided_at": now},
+        "flag_acknowledgements": {"flag": "csf", "sample_date": dt.date(2025, 1, 1),
+                                  "acknowledged_by": "sql", "acknowledged_at": now},
+    }[table]
+    columns = ", ".join(["patient_id", *rows])
+    values = ", ".join([":patient_id", *(f":{name}" for name in rows)])
+    steps = (f"INSERT INTO {table} ({columns}) VALUES ({values})",
+             f"UPDATE {table} SET patient_id = patient_id WHERE patient_id = :patient_id",
+             f"DELETE FROM {table} WHERE patient_id = :patient_id")
+    seen = _revisions(engine)["BER-001"]
+    for statement in steps:
+        with engine.begin() as connection:
+            connection.execute(text(statement), {"patient_id": first, **rows})
+        now_seen = _revisions(engine)
+        assert now_seen["BER-001"] > seen, statement
+        assert now_seen["BER-002"] == 0
+        seen = now_seen["BER-001"]
