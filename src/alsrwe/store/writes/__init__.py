@@ -12,6 +12,7 @@ writes only through this package (an import-linter contract says so).
 """
 
 from alsrwe.store.writes.corrections import CORRECTABLE, correct_record
+from alsrwe.store.writes.flags import acknowledge_flag
 from alsrwe.store.writes.imports import ImportCounts, write_batch
 from alsrwe.store.writes.records import MODELS, add_record
 
@@ -19,6 +20,7 @@ __all__ = [
     "CORRECTABLE",
     "MODELS",
     "ImportCounts",
+    "acknowledge_flag",
     "add_record",
     "correct_record",
     "write_batch",
