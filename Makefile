@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint venv clean bench bench-web bench-import
+.PHONY: demo test lint venv clean bench bench-web bench-import bench-pages axe
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,9 +33,24 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -qq && apt-get install -y -qq chromium
 
+# axe-core (the accessibility checker the browser tests inject) from the npm registry, without
+# node: the release tarball, checked against its SHA-256, unpacked into the venv (never the repo).
+AXE_VERSION := 4.14.1
+AXE_SHA256 := e6b0ce02b84d892e2e33e403485e7f3d6c29e2be6df65daf44d89ba564139745
+AXE := $(VENV)/axe/package/axe.min.js
+
+$(AXE):
+	mkdir -p $(VENV)/axe
+	curl -fsSL https://registry.npmjs.org/axe-core/-/axe-core-$(AXE_VERSION).tgz -o $(VENV)/axe/axe-core.tgz
+	echo "$(AXE_SHA256)  $(VENV)/axe/axe-core.tgz" | sha256sum -c --quiet -
+	tar -xzf $(VENV)/axe/axe-core.tgz -C $(VENV)/axe package/axe.min.js
+	rm $(VENV)/axe/axe-core.tgz
+
+axe: $(AXE)
+
 # Two runs: Playwright's sync API keeps an event loop running in its process, which the
 # async web tests (anyio) cannot share, so the browser tests get a process of their own.
-test: lint $(CHROMIUM)
+test: lint $(CHROMIUM) $(AXE)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --ignore=tests/browser
 	$(BIN)/python -m pytest tests/browser
 
@@ -44,6 +59,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_synth.py
 	$(BIN)/python benchmarks/bench_lmm_compare.py --groups 1000 10000 100000 \
 	  --contenders duckdb-scan alsrwe-sql alsrwe-engine alsrwe-pandas lme4
+
+# Bytes over the wire and time to the first chart of a patient page, with and without
+# compression (Playwright in Debian's Chromium).
+bench-pages: $(STAMP) $(CHROMIUM)
+	$(BIN)/python benchmarks/bench_pages.py --runs 5 --compare-uncompressed --mbps 0 20
 
 bench-import: $(STAMP)
 	$(BIN)/python benchmarks/bench_import.py --patients 300 3000

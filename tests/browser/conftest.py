@@ -3,7 +3,9 @@
 The server runs uvicorn in a thread of the test process on a free loopback port; the browser
 is /usr/bin/chromium (installed by `make test` when missing), launched headless without a
 sandbox and without background networking (this machine has no internet). Screenshots go to
-the test's output folder (``ALSRWE_SCREENSHOTS`` or pytest's tmp path).
+the test's output folder (``ALSRWE_SCREENSHOTS`` or pytest's tmp path). ``assert_accessible``
+runs axe-core (fetched by `make axe` into the venv, ``ALSRWE_AXE`` to use another copy) on a
+page and fails on its serious and critical violations.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(os.environ.get("ALSRWE_AXE")
+           or Path(__file__).resolve().parents[2] / ".venv" / "axe" / "package" / "axe.min.js")
+BLOCKING_IMPACTS = ("serious", "critical")
+"""axe's two highest impacts: either fails the test (minor and moderate ones do not)."""
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -131,3 +137,40 @@ def log_in(page: Page, base: str, username: str) -> None:
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_label("Password").press("Enter")
     page.wait_for_load_state("networkidle")
+
+
+AXE_RUN = """async () => {
+  const results = await axe.run(document, { resultTypes: ["violations"] });
+  return results.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help, count: v.nodes.length,
+    targets: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
+  }));
+}"""
+
+
+def axe_script() -> Path:
+    """axe.min.js; missing, it fails the run under CI and skips the test elsewhere."""
+    if not AXE.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"axe-core is missing at {AXE}: `make axe` (a step of `make test`) "
+                        f"fetches it")
+        pytest.skip(f"axe-core is not installed at {AXE} (run `make axe`)")
+    return AXE
+
+
+def assert_accessible(page: Page, name: str) -> None:
+    """Fail listing every serious or critical axe violation on ``page`` (called ``name``).
+
+    axe is injected as an inline script: the page's context needs ``bypass_csp=True``, since
+    the app's Content-Security-Policy refuses inline scripts.
+    """
+    page.add_script_tag(path=str(axe_script()))
+    violations = page.evaluate(AXE_RUN)
+    blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
+    report = "\n".join(
+        f"  {v['id']} ({v['impact']}): {v['help']}; {v['count']} node(s), e.g. "
+        + " | ".join(v["targets"])
+        for v in blocking
+    )
+    assert not blocking, (
+        f"axe found {len(blocking)} serious/critical violation(s) on {name}:\n{report}")

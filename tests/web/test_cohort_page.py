@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -49,7 +50,7 @@ async def test_analysts_see_aggregates_of_every_site_without_pseudonyms(
     assert "Cohort: PAD" in one_site and PSEUDONYM.search(one_site) is None
 
 
-async def test_the_page_says_computing_and_reloads_until_done(
+async def test_the_page_says_computing_without_a_meta_refresh_until_done(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     release = threading.Event()
@@ -61,10 +62,42 @@ async def test_the_page_says_computing_and_reloads_until_done(
     app.state.cohort_cache = CohortCache(compute=slow)
     await login(client, "admin")
     waiting = (await client.get("/cohort?wait=0")).text
-    assert "Computing…" in waiting and 'http-equiv="refresh"' in waiting
+    assert "Computing…" in waiting and "http-equiv" not in waiting
+    assert '<a href="/cohort">Refresh when ready</a>' in waiting  # without JavaScript
+    assert 'data-status-url="/cohort/status"' in waiting and "/static/cohort.js" in waiting
+    assert "<progress" in waiting
+    status = await client.get("/cohort/status")
+    assert status.json()["ready"] is False and status.json()["elapsed_seconds"] >= 0
+    assert status.headers["cache-control"] == "no-store"
     release.set()
     done = (await client.get("/cohort?wait=30")).text
-    assert "Computed in 0.5 s" in done and 'http-equiv="refresh"' not in done
+    assert "Computed in 0.5 s" in done and "http-equiv" not in done
+    assert "cohort.js" not in done and "Computing…" not in done
+    assert app.state.plotly_src not in waiting + done  # its figures are SVG: no Plotly.js
+    assert (await client.get("/cohort/status")).json() == {"ready": True,
+                                                          "elapsed_seconds": None}
+
+
+async def test_the_status_of_one_site_keeps_to_the_users_sites(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    release = threading.Event()
+
+    def slow(url: str, key: CohortKey) -> CohortView:
+        release.wait(30)
+        return CohortView(key, "", [], 0.1, dt.datetime.now(dt.UTC))
+
+    app.state.cohort_cache = CohortCache(compute=slow)
+    await login(client, "clin")
+    page = (await client.get("/cohort?site=BER&wait=0")).text
+    release.set()
+    assert 'data-status-url="/cohort/status?site=BER"' in page
+    assert '<a href="/cohort?site=BER">Refresh when ready</a>' in page
+    assert (await client.get("/cohort/status?site=PAD")).status_code == 404
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as patient:
+        await login(patient, "selfpat")
+        assert (await patient.get("/cohort/status")).status_code == 403
 
 
 async def test_views_are_cached_per_data_version(
@@ -89,18 +122,41 @@ async def test_views_are_cached_per_data_version(
     assert len(calls) == 2 and calls[1].data_version != calls[0].data_version
 
 
-def test_an_expired_view_is_recomputed() -> None:
+def test_an_expired_view_is_shown_while_it_is_recomputed() -> None:
     calls: list[int] = []
+    release = threading.Event()
 
     def counted(url: str, key: CohortKey) -> CohortView:
         calls.append(1)
-        return CohortView(key, "", [], 0.1, dt.datetime.now(dt.UTC))
+        if len(calls) > 1:
+            release.wait(30)
+        return CohortView(key, "", [], len(calls), dt.datetime.now(dt.UTC))
 
     cache = CohortCache(ttl_seconds=0, compute=counted)
     key = CohortKey(None, 0, "v1")
-    assert isinstance(cache.get("sqlite://", key, 5), CohortView)
-    assert isinstance(cache.get("sqlite://", key, 5), CohortView)
-    assert len(calls) == 2
+    first = cache.get("sqlite://", key, 5)
+    assert isinstance(first, CohortView) and first.seconds == 1
+    assert cache.get("sqlite://", key, 5) is first  # expired: shown at once, recomputed
+    release.set()
+    deadline = time.monotonic() + 10
+    while (fresh := cache.get("sqlite://", key, 5)) is first and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert isinstance(fresh, CohortView) and fresh.seconds >= 2 and len(calls) >= 2
+
+
+def test_views_of_older_data_are_never_shown_and_are_forgotten() -> None:
+    release = threading.Event()
+
+    def compute(url: str, key: CohortKey) -> CohortView:
+        if key.data_version == "v2":
+            release.wait(30)
+        return CohortView(key, "", [], 0.1, dt.datetime.now(dt.UTC))
+
+    cache = CohortCache(ttl_seconds=0, compute=compute)
+    assert isinstance(cache.get("sqlite://", CohortKey(None, 0, "v1"), 5), CohortView)
+    assert isinstance(cache.get("sqlite://", CohortKey(None, 0, "v2"), 0), float)  # computing
+    assert list(cache._entries) == [CohortKey(None, 0, "v2")]
+    release.set()
 
 
 def test_a_synthetic_registry_gets_every_analysis_with_figures(

@@ -18,10 +18,10 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,9 +37,11 @@ from alsrwe.web.routes import (
     assets,
     auth,
     cohort,
+    corrections,
     dashboard,
     patients,
     record_pages,
+    registration,
     self_report,
 )
 from alsrwe.web.settings import WebSettings
@@ -57,13 +59,28 @@ SECURITY_HEADERS = (
         b"form-action 'self'; frame-ancestors 'none'",
     ),
 )
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+"""Production only: browsers then refuse plain HTTP to this host for a year (behind TLS)."""
+GZIP_MINIMUM_BYTES = 500
+"""Smaller bodies (redirects, short JSON answers) fit in one packet either way."""
+GZIP_LEVEL = 6
+"""zlib's default. A 75 KB patient page: 7.1 KB in 0.65 ms, against level 9's 6.9 KB in 1.1 ms
+(the full record, 130 KB: 9.9 KB in 0.9 ms against 9.5 KB in 3.0 ms)."""
+
+
+def security_headers(settings: WebSettings) -> tuple[tuple[bytes, bytes], ...]:
+    """The protective headers of every response; HSTS only in production (development and
+    tests run on plain HTTP, where HSTS would lock a browser out of localhost)."""
+    return (*SECURITY_HEADERS, HSTS) if settings.environment == "production" else SECURITY_HEADERS
 
 
 class SecurityHeaders:
     """Adds the same protective headers to every response (pure ASGI, no body buffering)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp,
+                 headers: tuple[tuple[bytes, bytes], ...] = SECURITY_HEADERS) -> None:
         self.app = app
+        self.headers = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,7 +89,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                message["headers"] = [*message.get("headers", []), *self.headers]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -176,7 +193,8 @@ async def conflict(request: Request, error: Exception) -> Response:
 async def server_error(request: Request, error: Exception) -> Response:
     """A bug: a plain answer that gives nothing away, with the same protective headers (it is
     sent outside the middleware that adds them)."""
-    headers = {name.decode(): value.decode() for name, value in SECURITY_HEADERS}
+    protective = security_headers(request.app.state.settings)
+    headers = {name.decode(): value.decode() for name, value in protective}
     if _is_api(request):
         return JSONResponse({"detail": "internal error"}, status_code=500, headers=headers)
     return Response("internal error: the problem has been logged", status_code=500,
@@ -215,11 +233,11 @@ def create_app(settings: WebSettings, engine: Engine | None = None) -> FastAPI:
     app.state.cohort_cache = CohortCache()
     app.state.principals = PrincipalCache(settings.session_cache_seconds)
     app.state.page_cache = PageCache(settings.page_cache_entries)
-    for router in (auth.router, dashboard.router, patients.router, record_pages.router,
-                   self_report.issuer, self_report.public, cohort.router, assets.router,
-                   api.router):
+    for router in (auth.router, dashboard.router, registration.router, patients.router,
+                   record_pages.router, corrections.router, self_report.issuer,
+                   self_report.public, cohort.router, assets.router, api.router):
         app.include_router(router)
-    app.mount("/static", StaticFiles(directory=str(files("alsrwe.web") / "static")),
+    app.mount("/static", assets.StaticAssets(directory=str(files("alsrwe.web") / "static")),
               name="static")
     app.add_exception_handler(WebError, web_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
@@ -228,7 +246,10 @@ def create_app(settings: WebSettings, engine: Engine | None = None) -> FastAPI:
     app.add_exception_handler(NotFound, not_found)
     app.add_exception_handler(Conflict, conflict)
     app.add_exception_handler(Exception, server_error)
-    app.add_middleware(SecurityHeaders)
+    # Innermost first: compression (HTML, CSS, JSON, scripts; Plotly.js comes compressed
+    # already and is left alone), then the headers, then the queue.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=GZIP_LEVEL)
+    app.add_middleware(SecurityHeaders, headers=security_headers(settings))
     app.add_middleware(RequestLimit, limit=settings.max_requests_in_flight)
     return app
 
@@ -247,4 +268,4 @@ def app_from_environment() -> FastAPI:
     return create_app(WebSettings())
 
 
-__all__ = ["API_PREFIX", "app_from_environment", "create_app"]
+__all__ = ["API_PREFIX", "HSTS", "app_from_environment", "create_app", "security_headers"]

@@ -4,7 +4,9 @@ The analyses take seconds (the registry is copied into DuckDB, the progression b
 resamples patients), so a result is computed once per (sites, suppression, data version) and
 kept for :data:`CACHE_SECONDS`. Computations run one at a time on a single background thread
 (matplotlib's figure state is not thread-safe, and two at once would only compete for the
-same cores); a page waits a moment for it and otherwise says "computing…" and reloads.
+same cores); a page waits a moment for it and otherwise says "computing…" while its script
+asks ``/cohort/status`` until the view is ready. A view older than that, of data that have not
+changed since, is still shown while its recomputation runs: only new data make a user wait.
 
 Everything shown is aggregate: Table 1 (small cells suppressed for analysts), then every
 analysis of the report with the report's own presentation
@@ -106,10 +108,23 @@ def _executor() -> ThreadPoolExecutor:
 class _Entry:
     future: Future[CohortView]
     started: float
+    stale: CohortView | None = None
+    """The expired view of the same key (same data), shown until ``future`` is done."""
+
+
+def _result(entry: _Entry) -> CohortView | None:
+    """The entry's view if its computation has succeeded, else None."""
+    if not entry.future.done() or entry.future.cancelled() or entry.future.exception():
+        return None
+    return entry.future.result()
 
 
 class CohortCache:
-    """Computed views by key, each kept for ``ttl_seconds``; one computation at a time."""
+    """Computed views by key, each kept for ``ttl_seconds``; one computation at a time.
+
+    After ``ttl_seconds`` a view is recomputed on its next request, and shown meanwhile. Views
+    of an older data version are forgotten once expired.
+    """
 
     def __init__(self, ttl_seconds: float = CACHE_SECONDS,
                  compute: Callable[[str, CohortKey], CohortView] = compute_view) -> None:
@@ -122,11 +137,14 @@ class CohortCache:
         """The view, waiting up to ``wait_seconds`` for it; else seconds since it started."""
         now = time.monotonic()
         with self._lock:
-            self._evict(now)
+            self._evict(now, key.data_version)
             entry = self._entries.get(key)
-            if entry is None:
-                entry = _Entry(_executor().submit(self._compute, database_url, key), now)
+            if entry is None or self._expired(entry, now):
+                stale = None if entry is None else _result(entry)
+                entry = _Entry(_executor().submit(self._compute, database_url, key), now, stale)
                 self._entries[key] = entry
+        if entry.stale is not None and not entry.future.done():
+            return entry.stale
         try:
             return entry.future.result(timeout=wait_seconds)
         except TimeoutError:
@@ -136,10 +154,14 @@ class CohortCache:
                 self._entries.pop(key, None)
             raise
 
-    def _evict(self, now: float) -> None:
-        stale = [k for k, e in self._entries.items()
-                 if e.future.done() and now - e.started > self.ttl_seconds]
-        for k in stale:
+    def _expired(self, entry: _Entry, now: float) -> bool:
+        return entry.future.done() and now - entry.started > self.ttl_seconds
+
+    def _evict(self, now: float, data_version: str) -> None:
+        """Forget expired views of other data versions (the current one's are refreshed)."""
+        old = [k for k, e in self._entries.items()
+               if k.data_version != data_version and self._expired(e, now)]
+        for k in old:
             del self._entries[k]
 
     def close(self) -> None:

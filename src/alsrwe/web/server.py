@@ -10,6 +10,11 @@ The parent only starts the workers and waits. Told to stop (SIGTERM, Ctrl-C), it
 all and exits 0. When a worker ends by itself, the others are stopped and the parent exits 1,
 so a process manager (systemd, a container runtime) sees the service fail and restarts it,
 rather than it running on with fewer workers.
+
+Behind a TLS reverse proxy (docs/deployment.md), the proxy's ``X-Forwarded-Proto`` and
+``X-Forwarded-For`` are believed from the addresses in ``settings.forwarded_allow_ips``
+(``ALSRWE_FORWARDED_ALLOW_IPS``, passed to uvicorn as its ``forwarded_allow_ips``), and from
+the loopback addresses only when it is unset.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ def check_schema(settings: WebSettings) -> None:
 def _config(settings: WebSettings, access_log: bool, log_level: str,
             host: str = "127.0.0.1", port: int = 8000) -> uvicorn.Config:
     return uvicorn.Config(create_app(settings), host=host, port=port, proxy_headers=True,
+                          forwarded_allow_ips=settings.forwarded_allow_ips,
                           server_header=False, access_log=access_log, log_level=log_level)
 
 

@@ -45,6 +45,10 @@ class WebSettings(Settings):
     - ``self_report_link_days``: how long a patient's self-report link stays valid (default 7).
     - ``self_report_reviewers``: roles that may sign off a patient's self-report as reviewed
       (default: clinicians only, as the README says; e.g. ``["clinician", "admin"]``).
+    - ``forwarded_allow_ips``: addresses of the reverse proxies whose ``X-Forwarded-For`` and
+      ``X-Forwarded-Proto`` headers are believed (comma-separated, ``*`` for any); unset,
+      uvicorn's default: ``FORWARDED_ALLOW_IPS``, else loopback. Through them the app sees the
+      client's address and ``https``, so the links it builds (self-report) start with https.
     """
 
     environment: Literal["development", "test", "production"] = "development"
@@ -60,6 +64,7 @@ class WebSettings(Settings):
     self_report_link_days: int = Field(default=7, ge=1, le=90)
     page_cache_entries: int = Field(default=500, ge=0, le=100_000)
     session_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    forwarded_allow_ips: str | None = None
     self_report_reviewers: frozenset[Role] = Field(default=DEFAULT_SELF_REPORT_REVIEWERS,
                                                    min_length=1)
 
