@@ -93,7 +93,7 @@ async def test_patient_page_charts_mark_doses_and_use_a_log_axis_for_nfl(
     assert figures["chart-nfl"]["layout"]["yaxis"]["type"] == "log"
     alsfrs = figures["chart-alsfrs"]
     assert [t["name"] for t in alsfrs["data"]] == [
-        "total", "bulbar", "fine motor", "gross motor", "respiratory"]
+        "total (clinic)", "bulbar", "fine motor", "gross motor", "respiratory"]
     assert alsfrs["data"][0]["y"] == [46, sum(LATEST_ITEMS)]
     assert [s["x0"] for s in alsfrs["layout"]["shapes"]] == [
         "2024-12-30", "2025-01-13", "2025-01-27", "2025-02-24"]
@@ -200,3 +200,27 @@ async def test_templates_escape_data(client: httpx.AsyncClient, registry: Regist
     html = (await client.get(f"/patients/{registry.ids['BER-001']}")).text
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+async def test_self_reports_are_points_apart_from_the_clinic_line(
+    client: httpx.AsyncClient, registry: Registry
+) -> None:
+    """A self-report of 24 beside a clinic 42 on the same day must not plunge the clinic line."""
+    from alsrwe.domain.alsfrs import AssessmentSource
+    from alsrwe.store.db import unit_of_work
+    from alsrwe.store.models import AlsfrsAssessment
+
+    patient = registry.ids["BER-001"]
+    with unit_of_work(registry.engine) as session:
+        session.add(AlsfrsAssessment(patient_id=patient, date=dt.date(2025, 2, 24),
+                                     gastrostomy=False, source=AssessmentSource.SELF,
+                                     **{f"q{i}": 2 for i in range(1, 13)}))
+    await login(client, "clin")
+    html = (await client.get(f"/patients/{patient}")).text
+    body = re.search(r'<script type="application/json" id="chart-alsfrs-data">(.*?)</script>',
+                     html, re.S)
+    assert body is not None
+    traces = {t["name"]: t for t in json.loads(body.group(1))["data"]}
+    assert traces["total (clinic)"]["y"] == [46, sum(LATEST_ITEMS)]
+    unreviewed = traces["self-report, not reviewed"]
+    assert (unreviewed["mode"], unreviewed["y"]) == ("markers", [24])
