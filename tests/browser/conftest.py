@@ -130,6 +130,19 @@ def page(browser: Browser) -> Iterator[Page]:
         context.close()
 
 
+@pytest.fixture
+def axe_page(browser: Browser) -> Iterator[Page]:
+    """A desktop page whose context lets axe be injected (``bypass_csp``: the app's
+    Content-Security-Policy refuses inline scripts; tests/web/test_headers.py checks it)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
 def log_in(page: Page, base: str, username: str) -> None:
     """Log in through the real form, with the keyboard."""
     page.goto(f"{base}/login")

@@ -8,7 +8,6 @@ axe in Chromium and saved as a screenshot in the test's output folder.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,18 +23,6 @@ pytestmark = pytest.mark.xdist_group("browser")
 CLINICIAN = "clinician.ber"
 FORMS = ("alsfrs", "administrations", "measurements", "adverse-events", "milestones")
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def a11y_page(browser: Browser) -> Iterator[Page]:
-    """A desktop-sized page whose context lets axe be injected (``bypass_csp``)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def _check(page: Page, name: str, screenshots: Path) -> None:
@@ -56,81 +43,81 @@ def _open_patient(page: Page, live: Live) -> int:
     return patient_id
 
 
-def test_login_page(a11y_page: Page, live_server: Live, screenshots: Path) -> None:
-    a11y_page.goto(f"{live_server.base}/login")
-    _check(a11y_page, "login", screenshots)
+def test_login_page(axe_page: Page, live_server: Live, screenshots: Path) -> None:
+    axe_page.goto(f"{live_server.base}/login")
+    _check(axe_page, "login", screenshots)
 
 
 @pytest.mark.parametrize("path", ["/dashboard", "/patients"])
-def test_clinic_lists(a11y_page: Page, live_server: Live, screenshots: Path, path: str) -> None:
-    log_in(a11y_page, live_server.base, CLINICIAN)
-    a11y_page.goto(f"{live_server.base}{path}")
-    _check(a11y_page, path.strip("/"), screenshots)
+def test_clinic_lists(axe_page: Page, live_server: Live, screenshots: Path, path: str) -> None:
+    log_in(axe_page, live_server.base, CLINICIAN)
+    axe_page.goto(f"{live_server.base}{path}")
+    _check(axe_page, path.strip("/"), screenshots)
 
 
 def test_patient_page_with_its_charts_and_their_data(
-    a11y_page: Page, live_server: Live, screenshots: Path
+    axe_page: Page, live_server: Live, screenshots: Path
 ) -> None:
-    _open_patient(a11y_page, live_server)
-    assert a11y_page.locator(".modebar").count() == 0
-    for summary in a11y_page.locator("details.chart-data summary").all():
+    _open_patient(axe_page, live_server)
+    assert axe_page.locator(".modebar").count() == 0
+    for summary in axe_page.locator("details.chart-data summary").all():
         summary.click()  # the tables behind the charts are checked open
-    assert a11y_page.locator("details.chart-data[open] table").count() == (
-        a11y_page.locator("[data-figure]").count())
-    _check(a11y_page, "patient", screenshots)
+    assert axe_page.locator("details.chart-data[open] table").count() == (
+        axe_page.locator("[data-figure]").count())
+    _check(axe_page, "patient", screenshots)
 
 
 @pytest.mark.parametrize("part", ["record", "summary"])
 def test_full_record_and_printable_summary(
-    a11y_page: Page, live_server: Live, screenshots: Path, part: str
+    axe_page: Page, live_server: Live, screenshots: Path, part: str
 ) -> None:
     patient_id, _ = live_server.treated_patient()
-    log_in(a11y_page, live_server.base, CLINICIAN)
-    a11y_page.goto(f"{live_server.base}/patients/{patient_id}/{part}")
-    _check(a11y_page, f"patient-{part}", screenshots)
+    log_in(axe_page, live_server.base, CLINICIAN)
+    axe_page.goto(f"{live_server.base}/patients/{patient_id}/{part}")
+    _check(axe_page, f"patient-{part}", screenshots)
 
 
 @pytest.mark.parametrize("form", FORMS)
-def test_data_entry_forms(a11y_page: Page, live_server: Live, screenshots: Path,
+def test_data_entry_forms(axe_page: Page, live_server: Live, screenshots: Path,
                           form: str) -> None:
     patient_id, _ = live_server.treated_patient()
-    log_in(a11y_page, live_server.base, CLINICIAN)
-    a11y_page.goto(f"{live_server.base}/patients/{patient_id}/{form}/new")
-    _check(a11y_page, f"form-{form}", screenshots)
+    log_in(axe_page, live_server.base, CLINICIAN)
+    axe_page.goto(f"{live_server.base}/patients/{patient_id}/{form}/new")
+    _check(axe_page, f"form-{form}", screenshots)
 
 
-def test_a_form_showing_its_errors(a11y_page: Page, live_server: Live,
+def test_a_form_showing_its_errors(axe_page: Page, live_server: Live,
                                    screenshots: Path) -> None:
     patient_id, _ = live_server.treated_patient()
-    log_in(a11y_page, live_server.base, CLINICIAN)
-    a11y_page.goto(f"{live_server.base}/patients/{patient_id}/measurements/new")
-    a11y_page.get_by_role("button", name="Save").click()
-    assert a11y_page.get_by_role("alert").first.is_visible()
-    _check(a11y_page, "form-errors", screenshots)
+    log_in(axe_page, live_server.base, CLINICIAN)
+    axe_page.goto(f"{live_server.base}/patients/{patient_id}/measurements/new")
+    axe_page.get_by_role("button", name="Save").click()
+    assert axe_page.get_by_role("alert").first.is_visible()
+    _check(axe_page, "form-errors", screenshots)
 
 
 def test_cohort_page_while_computing_and_with_results(
-    a11y_page: Page, live_server: Live, screenshots: Path
+    axe_page: Page, live_server: Live, screenshots: Path
 ) -> None:
-    log_in(a11y_page, live_server.base, CLINICIAN)
-    a11y_page.goto(f"{live_server.base}/cohort?wait=0")
-    if a11y_page.locator("#computing").count():  # not computed yet by another test
-        assert a11y_page.locator("meta[http-equiv]").count() == 0
-        _check(a11y_page, "cohort-computing", screenshots)
+    log_in(axe_page, live_server.base, CLINICIAN)
+    axe_page.goto(f"{live_server.base}/cohort?wait=0")
+    if axe_page.locator("#computing").count():  # not computed yet by another test
+        assert axe_page.locator("meta[http-equiv]").count() == 0
+        _check(axe_page, "cohort-computing", screenshots)
     # The page's script reloads it when the results are ready (no meta refresh).
-    a11y_page.wait_for_selector("#timing", timeout=120_000)
-    assert a11y_page.locator("meta[http-equiv]").count() == 0
-    _check(a11y_page, "cohort", screenshots)
+    axe_page.wait_for_selector("#timing", timeout=120_000)
+    assert axe_page.locator("meta[http-equiv]").count() == 0
+    _check(axe_page, "cohort", screenshots)
 
 
 def test_self_report_link_and_questionnaire_on_a_phone(
-    a11y_page: Page, browser: Browser, live_server: Live, screenshots: Path
+    axe_page: Page, browser: Browser, live_server: Live, screenshots: Path
 ) -> None:
-    _open_patient(a11y_page, live_server)
-    a11y_page.get_by_role("button", name="Send a self-report link").click()
-    url = a11y_page.locator("#self-report-url").inner_text().strip()
+    _open_patient(axe_page, live_server)
+    axe_page.get_by_role("button", name="Send a self-report link").click()
+    url = axe_page.locator("#self-report-url").inner_text().strip()
     assert re.search(r"/self-report/[\w-]{16,}$", url), url
-    _check(a11y_page, "self-report-link", screenshots)
+    _check(axe_page, "self-report-link", screenshots)
 
     phone = browser.new_context(viewport=PHONE, bypass_csp=True, is_mobile=True,
                                 has_touch=True)

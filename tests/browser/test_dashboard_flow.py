@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,24 +25,12 @@ from alsrwe.store.scope import SiteScope
 from tests.browser.conftest import Live, assert_accessible, log_in
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.xdist_group("browser")
 
 CLINICIAN = "clinician.ber"
 COUNT = re.compile(r"\((\d+)\)\s*$")
-
-
-@pytest.fixture
-def clinic_page(browser: Browser) -> Iterator[Page]:
-    """A desktop page whose context lets axe be injected (``bypass_csp``)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def _ensure_triage_work(live: Live) -> None:
@@ -79,9 +66,9 @@ def _count(page: Page, heading_id: str) -> int:
     return int(found[1])
 
 
-def test_a_clinician_triages_the_dashboard(clinic_page: Page, live_server: Live,
+def test_a_clinician_triages_the_dashboard(axe_page: Page, live_server: Live,
                                            screenshots: Path) -> None:
-    page = clinic_page
+    page = axe_page
     _ensure_triage_work(live_server)
     log_in(page, live_server.base, CLINICIAN)
     page.goto(f"{live_server.base}/dashboard")
@@ -125,9 +112,9 @@ def test_a_clinician_triages_the_dashboard(clinic_page: Page, live_server: Live,
     assert _count(page, "review-heading") == pending - 2
 
 
-def test_the_infusion_list_for_the_week(clinic_page: Page, live_server: Live,
+def test_the_infusion_list_for_the_week(axe_page: Page, live_server: Live,
                                         screenshots: Path) -> None:
-    page = clinic_page
+    page = axe_page
     log_in(page, live_server.base, CLINICIAN)
     page.goto(f"{live_server.base}/dashboard")
     page.get_by_role("link", name="This week's infusions").first.click()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,24 +20,12 @@ import pytest
 from tests.browser.conftest import Live, assert_accessible, log_in
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.xdist_group("browser")
 
 TODAY = dt.date.today()
 DUE = re.compile(r"Next dose: #(\d+) \((\w+)\) due\s+(\d{4}-\d{2}-\d{2})")
-
-
-@pytest.fixture
-def clinic(browser: Browser) -> Iterator[Page]:
-    """A desktop page whose context lets axe be injected despite the app's CSP."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def _next_due(page: Page) -> tuple[int, str, dt.date]:
@@ -64,9 +51,9 @@ def _record_dose(page: Page, base: str, patient_id: int, day: dt.date) -> None:
     _save(page, "Save", patient_id)
 
 
-def test_a_week_of_tofersen_in_the_web_app(clinic: Page, live_server: Live,
+def test_a_week_of_tofersen_in_the_web_app(axe_page: Page, live_server: Live,
                                            screenshots: Path) -> None:
-    page, base = clinic, live_server.base
+    page, base = axe_page, live_server.base
     log_in(page, base, "clinician.ber")
     pseudonym = f"BER-W{secrets.token_hex(3).upper()}"
 

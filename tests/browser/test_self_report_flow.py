@@ -10,7 +10,6 @@ either. The clinician then revokes another link, whose page then says so.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,18 +31,6 @@ SKIPPED = "q7"
 FOCUS = """() => { const e = document.activeElement;
   return {tag: e.tagName, type: e.type || "", name: e.name || "", value: e.value || "",
           text: (e.textContent || "").trim()}; }"""
-
-
-@pytest.fixture
-def clinic(browser: Browser) -> Iterator[Page]:
-    """The clinician's desktop browser (``bypass_csp`` lets axe be injected)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def _own_patient(live: Live) -> int:
@@ -69,13 +56,13 @@ def _phone(browser: Browser, *, javascript: bool = True) -> BrowserContext:
                                bypass_csp=True, java_script_enabled=javascript)
 
 
-def _issue(clinic: Page, live: Live, patient_id: int) -> tuple[int, str]:
+def _issue(axe_page: Page, live: Live, patient_id: int) -> tuple[int, str]:
     """(id, URL) of a new link, issued from the patient's list of links."""
-    clinic.goto(f"{live.base}/patients/{patient_id}/self-report-links")
-    clinic.get_by_role("button", name="Send a new self-report link").click()
-    clinic.wait_for_load_state("networkidle")
-    url = clinic.locator("#self-report-url").inner_text().strip()
-    found = re.search(r"Link #(\d+) works once", clinic.locator("main").inner_text())
+    axe_page.goto(f"{live.base}/patients/{patient_id}/self-report-links")
+    axe_page.get_by_role("button", name="Send a new self-report link").click()
+    axe_page.wait_for_load_state("networkidle")
+    url = axe_page.locator("#self-report-url").inner_text().strip()
+    found = re.search(r"Link #(\d+) works once", axe_page.locator("main").inner_text())
     assert found and re.search(r"/self-report/[\w-]{16,}$", url), url
     return int(found[1]), url
 
@@ -107,16 +94,16 @@ def _fits_the_screen(page: Page) -> None:
 
 
 def test_a_patient_completes_the_questionnaire_with_the_keyboard_on_a_phone(
-    clinic: Page, browser: Browser, live_server: Live, screenshots: Path
+    axe_page: Page, browser: Browser, live_server: Live, screenshots: Path
 ) -> None:
     patient_id = _own_patient(live_server)
-    log_in(clinic, live_server.base, CLINICIAN)
-    _, url = _issue(clinic, live_server, patient_id)
-    assert clinic.get_by_role("img", name="QR code of the self-report link").is_visible()
-    assert clinic.locator("figure.qr svg path").count() > 0
-    assert clinic.get_by_role("button", name="Print").is_visible()  # shown by the script
-    clinic.screenshot(path=str(screenshots / "self_report_qr.png"), full_page=True)
-    assert_accessible(clinic, "self-report link with its QR code")
+    log_in(axe_page, live_server.base, CLINICIAN)
+    _, url = _issue(axe_page, live_server, patient_id)
+    assert axe_page.get_by_role("img", name="QR code of the self-report link").is_visible()
+    assert axe_page.locator("figure.qr svg path").count() > 0
+    assert axe_page.get_by_role("button", name="Print").is_visible()  # shown by the script
+    axe_page.screenshot(path=str(screenshots / "self_report_qr.png"), full_page=True)
+    assert_accessible(axe_page, "self-report link with its QR code")
 
     context = _phone(browser)
     try:
@@ -219,11 +206,11 @@ def test_a_patient_completes_the_questionnaire_with_the_keyboard_on_a_phone(
 
 
 def test_enter_sends_nothing_without_javascript_and_a_revoked_link_says_so(
-    clinic: Page, browser: Browser, live_server: Live, screenshots: Path
+    axe_page: Page, browser: Browser, live_server: Live, screenshots: Path
 ) -> None:
     patient_id = _own_patient(live_server)
-    log_in(clinic, live_server.base, CLINICIAN)
-    link_id, url = _issue(clinic, live_server, patient_id)
+    log_in(axe_page, live_server.base, CLINICIAN)
+    link_id, url = _issue(axe_page, live_server, patient_id)
 
     context = _phone(browser, javascript=False)
     try:
@@ -240,14 +227,14 @@ def test_enter_sends_nothing_without_javascript_and_a_revoked_link_says_so(
         assert "Nothing was sent yet" in main and "Nothing was saved" not in main
         assert _checked(page) == {"gastrostomy": "on", "q1": "4"}
 
-        clinic.goto(f"{live_server.base}/patients/{patient_id}/self-report-links")
-        row = clinic.locator("tbody tr", has_text=f"#{link_id}")
+        axe_page.goto(f"{live_server.base}/patients/{patient_id}/self-report-links")
+        row = axe_page.locator("tbody tr", has_text=f"#{link_id}")
         assert "open" in row.inner_text()
-        clinic.screenshot(path=str(screenshots / "self_report_links.png"), full_page=True)
-        assert_accessible(clinic, "self-report links of a patient")
-        clinic.get_by_role("button", name=f"Revoke link #{link_id}").click()
-        clinic.wait_for_load_state("networkidle")
-        assert f"Link #{link_id} was revoked" in clinic.get_by_role("status").inner_text()
+        axe_page.screenshot(path=str(screenshots / "self_report_links.png"), full_page=True)
+        assert_accessible(axe_page, "self-report links of a patient")
+        axe_page.get_by_role("button", name=f"Revoke link #{link_id}").click()
+        axe_page.wait_for_load_state("networkidle")
+        assert f"Link #{link_id} was revoked" in axe_page.get_by_role("status").inner_text()
         assert "revoked" in row.inner_text() and CLINICIAN in row.inner_text()
         assert row.get_by_role("button").count() == 0
 

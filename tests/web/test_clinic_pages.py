@@ -284,3 +284,27 @@ async def test_a_measurement_correction_is_checked_by_the_rulebook(
         "lab": "", "correction_reason": "typo"})
     assert response.status_code == 422 and "in the future" in response.text
     assert count(registry, Measurement) == before
+
+
+async def test_the_header_flags_are_acknowledged_from_the_patient_page(
+    client: httpx.AsyncClient, registry: Registry
+) -> None:
+    patient = registry.ids["BER-001"]
+    with unit_of_work(registry.engine) as session:  # CSF NfL 3100 → 4000 (+29 %, Simoa)
+        session.add(Measurement(patient_id=patient, date=dt.date(2025, 3, 10),
+                                kind="nfl_csf", value=4000, unit="pg/mL", assay="Simoa"))
+    await login(client, "clin")
+    page = (await client.get(f"/patients/{patient}")).text
+    assert "rising NfL: nfl csf 4000 pg/mL on 2025-03-10, +29% from 3100" in page
+    token = form_token(page)
+    for flag, day in (("csf", "2025-02-24"), ("nfl", "2025-03-10")):
+        done = await client.post(f"/patients/{patient}/flags/acknowledge",
+                                 data={"flag": flag, "sample_date": day, "csrf_token": token})
+        assert done.status_code == 303, done.text
+    page = (await client.get(f"/patients/{patient}")).text
+    assert "rising NfL" not in page and "CSF pleocytosis" not in page
+    assert _actions(registry)[-2:] == ["flag_acknowledge", "flag_acknowledge"]
+    wrong = await client.post(f"/patients/{patient}/flags/acknowledge",
+                              data={"flag": "csf", "sample_date": "2024-01-10",
+                                    "csrf_token": token})
+    assert wrong.status_code == 422

@@ -40,6 +40,9 @@ class RenderedPatient:
     """A deceased patient's page offers no new clinical entries."""
     carrier: bool = False
     """A presymptomatic carrier (who may convert to ALS on the details page)."""
+    acknowledgeable: tuple[tuple[str, str, str], ...] = ()
+    """(flag kind, sample date, words) of the header's CSF and NfL flags a clinician may
+    acknowledge: data, since their buttons carry the session's token."""
     open_treatment: int | None = None
     """The id of the running treatment period (what the pause/stop button ends)."""
 

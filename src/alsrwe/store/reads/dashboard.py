@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from alsrwe.domain.alsfrs import AlsfrsR, AssessmentSource
 from alsrwe.domain.biomarkers import (
     DEFAULT_CSF_THRESHOLDS,
+    NFL_KINDS,
     CsfFlags,
     CsfThresholds,
     MeasurementKind,
@@ -41,6 +42,7 @@ from alsrwe.domain.biomarkers import (
     nfl_platform,
 )
 from alsrwe.domain.events import MilestoneKind
+from alsrwe.domain.flags import Sample, rising_nfl
 from alsrwe.domain.nfl_surveillance import (
     DEFAULT_SURVEILLANCE_RULE,
     SurveillanceRule,
@@ -507,10 +509,11 @@ def sample_is_flagged(
     thresholds: CsfThresholds = DEFAULT_CSF_THRESHOLDS,
     rule: SurveillanceRule = DEFAULT_SURVEILLANCE_RULE,
 ) -> bool:
-    """Whether the patient's sample of ``sample_date`` carries ``flag``, by the dashboard's
-    rules: a CSF flag on that sample, or (a carrier's) plasma NfL past the threshold."""
+    """Whether the patient's sample of ``sample_date`` carries ``flag``: a CSF flag on that
+    sample; for NfL, a carrier's plasma NfL past the surveillance rule (the dashboard's queue)
+    or a rising NfL of the patient page's header (docs/domain-rules.md §13)."""
     ref = PatientRef(patient.id, patient.pseudonym)
-    kinds = CSF_KINDS if flag is FlagKind.CSF else (MeasurementKind.NFL_PLASMA,)
+    kinds = CSF_KINDS if flag is FlagKind.CSF else tuple(NFL_KINDS)
     rows = list(session.scalars(
         select(Measurement)
         .where(Measurement.patient_id == patient.id, Measurement.kind.in_(kinds),
@@ -521,7 +524,12 @@ def sample_is_flagged(
         return False
     if flag is FlagKind.CSF:
         return csf_sample(ref, rows, sample_date, thresholds).flags.any
-    return patient.status is PatientStatus.CARRIER and _nfl_alert(ref, rows, rule) is not None
+    rising = rising_nfl([Sample(m.date, m.kind, m.value, m.assay) for m in rows])
+    if rising is not None and rising.date == sample_date:
+        return True
+    plasma = [m for m in rows if m.kind is MeasurementKind.NFL_PLASMA]
+    return (patient.status is PatientStatus.CARRIER and bool(plasma)
+            and plasma[-1].date == sample_date and _nfl_alert(ref, plasma, rule) is not None)
 
 
 # --- Self-reports ------------------------------------------------------------------------------

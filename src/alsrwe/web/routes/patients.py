@@ -13,7 +13,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from alsrwe.domain.alsfrs import item_definitions
+from alsrwe.domain.flags import FlagCode
 from alsrwe.domain.patient import PatientStatus
+from alsrwe.domain.treatments import FlagKind
 from alsrwe.store.reads.directory import filter_choices, list_patients
 from alsrwe.store.reads.patient_file import PatientFile, patient_file
 from alsrwe.store.reads.patients import PatientStamp, patient_stamp
@@ -38,6 +40,9 @@ router = APIRouter(
     prefix="/patients", include_in_schema=False, dependencies=[Depends(require_record_access)]
 )
 
+
+ACKNOWLEDGED = {FlagCode.CSF_FLAG: FlagKind.CSF, FlagCode.RISING_NFL: FlagKind.NFL}
+"""Header flags a clinician acknowledges, and the kind the acknowledgement is kept under."""
 
 ITEM_TITLES = tuple(
     "Cutting food and handling utensils (5a; 5b with gastrostomy)" if item.number == 5
@@ -106,6 +111,8 @@ def _rendered(request: Request, stamp: PatientStamp, record: PatientFile) -> Ren
         to_review=tuple(record.to_review),
         deceased=record.deceased,
         carrier=record.patient.status is PatientStatus.CARRIER,
+        acknowledgeable=tuple((ACKNOWLEDGED[f.code].value, f.date.isoformat(), f.text)
+                              for f in record.flags if f.code in ACKNOWLEDGED and f.date),
         open_treatment=record.open_treatment.id if record.open_treatment else None,
     )
 

@@ -18,10 +18,11 @@ from starlette.responses import Response
 
 from alsrwe.domain import cells
 from alsrwe.domain.alsfrs import ITEMS, AssessmentSource
-from alsrwe.domain.errors import InvalidInput, NotFound
+from alsrwe.domain.errors import InvalidInput, NotFound, Problem
 from alsrwe.domain.records import alsfrs_entry
 from alsrwe.store.models import MAX_ID, Patient
 from alsrwe.store.writes import add_record
+from alsrwe.store.writes.flags import acknowledge_flag
 from alsrwe.store.writes.self_reports import review_self_report
 from alsrwe.web.auth import utc_now
 from alsrwe.web.deps import (
@@ -160,3 +161,22 @@ def review_self_report_submit(db: Db, patient: PatientInScope, user: SelfReportR
     review_self_report(db, user.scope, assessment_id, actor=user.username, now=utc_now(),
                        patient_id=patient.id)
     return _saved(patient, "self-report-reviewed")
+
+
+# --- Flag acknowledgement -----------------------------------------------------------------------
+
+
+@router.post("/flags/acknowledge")
+def acknowledge_flag_submit(db: Db, user: CurrentUser, patient: PatientInScope,
+                            values: Submitted) -> Response:
+    """Acknowledge the header's CSF or NfL flag of one sample (fields ``flag``,
+    ``sample_date``): it leaves the header and the dashboard until a newer sample is flagged."""
+    reader = FormReader(values)
+    sample_date = reader.cell("sample_date", cells.iso_date)
+    flag = reader.text("flag")
+    if sample_date is None:
+        raise InvalidInput([Problem("sample_date", reader.problems.get("sample_date",
+                                                                       "is required"))])
+    acknowledge_flag(db, user.scope, patient.id, flag, sample_date, actor=user.username,
+                     now=utc_now())
+    return _saved(patient, "flag-acknowledged")
