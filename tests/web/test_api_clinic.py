@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from alsrwe.store.db import unit_of_work
 from alsrwe.store.models import Administration, AuditEntry, Patient, VoidedRecord
@@ -184,3 +184,42 @@ async def test_another_sites_records_are_404_on_the_new_routes(
                                json={"birth_year": 1970})).status_code == 404
     assert (await client.post(f"/api/v1/patients/{other}/treatments", headers=h, json={
         "regimen": "tofersen_us", "start_date": "2025-01-02"})).status_code == 404
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/api/v1/patients", CARRIER | {"patient_id": "BER\x00C1"}),
+    ("/api/v1/patients", CARRIER | {"birth_year": 10**12}),
+    ("/api/v1/patients", CARRIER | {"sod1_variant": "A4V" * 40}),
+    ("/api/v1/patients", CARRIER | {"site": "BER", "extra": 1}),
+    ("/api/v1/patients/{own}/treatments", {"regimen": "tofersen_us", "start_date": "1850-01-01"}),
+    ("/api/v1/patients/{own}/treatments", {"regimen": "", "start_date": "2025-01-01"}),
+    ("/api/v1/patients/{own}/medications", {"drug": "edaravone", "start_date": "2025-01-01"}),
+    ("/api/v1/patients/{own}/medications", {"drug": "riluzole", "start_date": "2025-01-01",
+                                            "stop_date": "2024-01-01"}),
+])
+async def test_bad_clinic_inputs_are_422_naming_a_field_and_write_nothing(
+    client: httpx.AsyncClient, registry: Registry, path: str, body: dict[str, Any]
+) -> None:
+    h = await headers(client)
+    with unit_of_work(registry.engine) as session:
+        before = session.scalar(select(func.count()).select_from(AuditEntry))
+    response = await client.post(path.format(own=registry.ids["BER-001"]), json=body, headers=h)
+    assert response.status_code == 422, response.text
+    assert all(item["loc"] for item in response.json()["detail"])
+    with unit_of_work(registry.engine) as session:
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == before
+
+
+async def test_a_void_reason_is_required_and_bounded(
+    client: httpx.AsyncClient, registry: Registry
+) -> None:
+    h = await headers(client)
+    with unit_of_work(registry.engine) as session:
+        dose = session.scalars(select(Administration.id).where(
+            Administration.patient_id == registry.ids["BER-001"])).first()
+    for reason in ("", "x" * 501, "bad\x07bell"):
+        response = await client.post(f"/api/v1/administrations/{dose}/void", headers=h,
+                                     json={"reason": reason})
+        assert response.status_code == 422, reason
+    with unit_of_work(registry.engine) as session:
+        assert session.get(Administration, dose) is not None
