@@ -16,10 +16,11 @@ from alsrwe.domain.alsfrs import AssessmentSource
 from alsrwe.domain.biomarkers import MeasurementKind
 from alsrwe.domain.errors import InvalidInput, NotFound
 from alsrwe.domain.events import MilestoneKind
+from alsrwe.domain.flags import FlagKind
 from alsrwe.domain.patient import PatientStatus
 from alsrwe.domain.regimens import TOFERSEN_US, AdministrationStatus
 from alsrwe.domain.safety import AeOutcome, AeTerm
-from alsrwe.domain.treatments import FlagKind, TreatmentEnd
+from alsrwe.domain.treatments import TreatmentEnd
 from alsrwe.store.db import unit_of_work
 from alsrwe.store.models import (
     Administration,

@@ -43,6 +43,13 @@ OPEN_OUTCOMES = frozenset({AeOutcome.RECOVERING, AeOutcome.NOT_RECOVERED, AeOutc
 """Outcomes of an adverse event that still needs follow-up."""
 
 
+class FlagKind(StrEnum):
+    """Flags of a sample a clinician acknowledges: a CSF flag, a rising NfL."""
+
+    CSF = "csf"
+    NFL = "nfl"
+
+
 class FlagCode(StrEnum):
     OVERDUE_DOSE = "overdue_dose"
     LABEL_WARNING_EVENT = "label_warning_event"
@@ -184,5 +191,5 @@ def patient_flags(*, due: Due | None, events: Sequence[EventFacts], samples: Seq
 
 
 __all__ = ["NFL_REFERENCE_CHANGE", "OPEN_OUTCOMES", "WARNING_LOOKBACK_DAYS", "EventFacts",
-           "Flag", "FlagCode", "Sample", "csf_flag", "dose_flag", "event_flags", "latest_csf",
-           "patient_flags", "rising_nfl"]
+           "Flag", "FlagCode", "FlagKind", "Sample", "csf_flag", "dose_flag", "event_flags",
+           "latest_csf", "patient_flags", "rising_nfl"]

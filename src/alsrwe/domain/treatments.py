@@ -28,13 +28,6 @@ class TreatmentEnd(StrEnum):
     STOPPED = "stopped"
 
 
-class FlagKind(StrEnum):
-    """Flags of a sample a clinician acknowledges: a CSF flag, a rising NfL."""
-
-    CSF = "csf"
-    NFL = "nfl"
-
-
 class CourseStatus(StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"
@@ -201,5 +194,5 @@ def scheduled(latest: Course | None) -> bool:
     return latest is None or latest.status is CourseStatus.ACTIVE
 
 
-__all__ = ["Course", "CourseStatus", "FlagKind", "TreatmentEnd", "TreatmentPeriod", "course",
+__all__ = ["Course", "CourseStatus", "TreatmentEnd", "TreatmentPeriod", "course",
            "doses_in_course", "end_period", "known_regimen", "scheduled", "start_period"]

@@ -40,11 +40,12 @@ from alsrwe.domain.access import Role
 from alsrwe.domain.alsfrs import ITEM_COLUMNS, AssessmentSource
 from alsrwe.domain.biomarkers import MeasurementKind
 from alsrwe.domain.events import MilestoneKind, OnsetRegion
+from alsrwe.domain.flags import FlagKind
 from alsrwe.domain.patient import PatientStatus, Sex
 from alsrwe.domain.regimens import AdministrationStatus
 from alsrwe.domain.safety import AeAction, AeOutcome, AeTerm
 from alsrwe.domain.sod1 import Zygosity
-from alsrwe.domain.treatments import FlagKind, TreatmentEnd
+from alsrwe.domain.treatments import TreatmentEnd
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -42,7 +42,7 @@ from alsrwe.domain.biomarkers import (
     nfl_platform,
 )
 from alsrwe.domain.events import MilestoneKind
-from alsrwe.domain.flags import Sample, rising_nfl
+from alsrwe.domain.flags import FlagKind, Sample, rising_nfl
 from alsrwe.domain.nfl_surveillance import (
     DEFAULT_SURVEILLANCE_RULE,
     SurveillanceRule,
@@ -51,7 +51,7 @@ from alsrwe.domain.nfl_surveillance import (
 from alsrwe.domain.patient import PatientStatus
 from alsrwe.domain.regimens import AdministrationStatus, Due, Regimen, next_due
 from alsrwe.domain.safety import WARNING_TERMS, AeOutcome
-from alsrwe.domain.treatments import FlagKind, doses_in_course, scheduled
+from alsrwe.domain.treatments import doses_in_course, scheduled
 from alsrwe.store.models import (
     Administration,
     AdverseEvent,

@@ -25,9 +25,9 @@ from alsrwe.domain.alsfrs import (
     stages,
 )
 from alsrwe.domain.events import MilestoneKind
-from alsrwe.domain.flags import EventFacts, Flag, Sample, patient_flags
+from alsrwe.domain.flags import EventFacts, Flag, FlagKind, Sample, patient_flags
 from alsrwe.domain.regimens import AdministrationStatus, Due, Regimen, next_due
-from alsrwe.domain.treatments import Course, FlagKind, course, doses_in_course, scheduled
+from alsrwe.domain.treatments import Course, course, doses_in_course, scheduled
 from alsrwe.store.models import (
     Administration,
     AdverseEvent,

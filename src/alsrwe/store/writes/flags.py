@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alsrwe.domain.errors import InvalidInput, Problem
+from alsrwe.domain.flags import FlagKind
 from alsrwe.domain.records import clean_text
-from alsrwe.domain.treatments import FlagKind
 from alsrwe.store.audit import record_audit
 from alsrwe.store.models import FlagAcknowledgement
 from alsrwe.store.reads.dashboard import sample_is_flagged

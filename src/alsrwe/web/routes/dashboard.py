@@ -24,7 +24,7 @@ from starlette.responses import Response
 from alsrwe.domain import cells
 from alsrwe.domain.access import Role
 from alsrwe.domain.errors import InvalidInput, NotFound, Problem
-from alsrwe.domain.treatments import FlagKind
+from alsrwe.domain.flags import FlagKind
 from alsrwe.store.models import MAX_ID
 from alsrwe.store.reads.counts import visible_sites
 from alsrwe.store.reads.dashboard import (

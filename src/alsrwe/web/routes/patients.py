@@ -13,9 +13,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from alsrwe.domain.alsfrs import item_definitions
-from alsrwe.domain.flags import FlagCode
+from alsrwe.domain.flags import FlagCode, FlagKind
 from alsrwe.domain.patient import PatientStatus
-from alsrwe.domain.treatments import FlagKind
 from alsrwe.store.reads.directory import filter_choices, list_patients
 from alsrwe.store.reads.patient_file import PatientFile, patient_file
 from alsrwe.store.reads.patients import PatientStamp, patient_stamp
