@@ -326,7 +326,7 @@ def test_acknowledging_is_audited_once_scoped_and_needs_a_flagged_sample(
         session.add_all([*_csf(patient, D(2025, 1, 10), 12, 40),
                          *_csf(patient, D(2025, 2, 10), 2, 30),
                          *_csf(other, D(2025, 1, 10), 12, 40),
-                         _nfl(patient, D(2024, 1, 1), 20), _nfl(patient, D(2025, 1, 1), 60)])
+                         _nfl(patient, D(2024, 1, 1), 20), _nfl(patient, D(2025, 1, 1), 24)])
         session.flush()
         ids = patient.id, other.id
         ber = SiteScope.only([patient.site_id])
@@ -342,7 +342,8 @@ def test_acknowledging_is_audited_once_scoped_and_needs_a_flagged_sample(
                          now=NOW)
     refusals = [(FlagKind.CSF, D(2025, 2, 10)),  # a normal sample
                 (FlagKind.CSF, D(2025, 3, 1)),   # no sample that day
-                (FlagKind.NFL, D(2025, 1, 1)),   # NfL alerts are for carriers
+                (FlagKind.NFL, D(2025, 1, 1)),   # +20 %: within the reference change
+                                                 # value, and no carrier alert
                 ("csv", D(2025, 1, 10))]         # no such flag
     for flag, day in refusals:
         with pytest.raises(InvalidInput), unit_of_work(engine) as session:
