@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
@@ -354,3 +355,55 @@ def test_what_the_rulebook_accepts_round_trips(files: dict[str, str]) -> None:
                 engine.dispose()
         for name in ("patients", "administrations", "measurements"):
             assert (first / f"{name}.csv").read_bytes() == (second / f"{name}.csv").read_bytes()
+
+
+FORMULAS = ["=cmd|' /C calc'!A0", "=HYPERLINK(\"http://x\",\"y\")", "@SUM(1+1)", "+1+1",
+            "-2+3", "'quoted", "''twice", "'=already"]
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs")), max_size=30))
+def test_formula_escaping_is_undone_exactly_and_never_leaves_a_formula(text: str) -> None:
+    from alsrwe.domain.tidy_format import FORMULA_TRIGGERS, neutralise_formula, restore_formula
+
+    written = neutralise_formula(text)
+    assert restore_formula(written) == text
+    assert not written.startswith(FORMULA_TRIGGERS)
+
+
+@pytest.mark.parametrize("lab", FORMULAS)
+def test_free_text_that_looks_like_a_formula_is_exported_safely_and_reimported_as_is(
+    tmp_path: Path, sqlite_url: str, lab: str
+) -> None:
+    """OWASP CSV injection: a cell starting with = + - @ is written behind a ' and read back.
+
+    A file's ``'`` before a formula character or another ``'`` is read as export's escaping
+    ("'=already" is the text "=already"); everything else is kept as written.
+    """
+    from alsrwe.domain.tidy_format import restore_formula
+
+    expected = restore_formula(lab)
+    engine = make_engine(sqlite_url)
+    migrate(engine)
+    files = dict(VALID)
+    header, *rows = files["measurements"].splitlines()
+    columns = header.split(",")
+    cells = next(csv.reader([rows[0]]))
+    cells[columns.index("lab")] = lab
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([columns, cells, *csv.reader(rows[1:])])
+    files["measurements"] = out.getvalue()
+    import_tidy(engine, write(tmp_path / "in", files), today=TODAY, actor="test")
+    with unit_of_work(engine) as session:
+        stored = session.scalars(select(models.Measurement.lab)).all()
+    assert expected in stored
+    export_tidy(engine, tmp_path / "out")
+    exported = (tmp_path / "out" / "measurements.csv").read_text()
+    for row in csv.reader(io.StringIO(exported)):
+        assert not any(cell.startswith(("=", "+", "@")) for cell in row), row
+    engine2 = make_engine(f"sqlite:///{tmp_path / 'again.db'}")
+    migrate(engine2)
+    import_tidy(engine2, tmp_path / "out", today=TODAY, actor="test")
+    with unit_of_work(engine2) as session:
+        assert expected in session.scalars(select(models.Measurement.lab)).all()
+    engine.dispose()
+    engine2.dispose()

@@ -138,7 +138,33 @@ def split_warnings(cell: str) -> tuple[str, ...]:
     return tuple(sorted({p.strip() for p in cell.split(WARNING_SEPARATOR) if p.strip()}))
 
 
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+"""Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection")."""
+FORMULA_ESCAPE = "'"
+
+
+def neutralise_formula(text: str) -> str:
+    """A text cell as export writes it: one leading ``'`` when it starts with a formula
+    character (or with ``'`` itself, so that the escaping can be undone exactly)."""
+    if text.startswith((*FORMULA_TRIGGERS, FORMULA_ESCAPE)):
+        return FORMULA_ESCAPE + text
+    return text
+
+
+def restore_formula(cell: str) -> str:
+    """A cell as import reads it: export's escaping undone (a ``'`` before a formula
+    character or before another ``'``); any other cell unchanged."""
+    if len(cell) > 1 and cell[0] == FORMULA_ESCAPE and cell[1] in (*FORMULA_TRIGGERS,
+                                                                   FORMULA_ESCAPE):
+        return cell[1:]
+    return cell
+
+
 __all__ = [
+    "FORMULA_ESCAPE",
+    "FORMULA_TRIGGERS",
+    "neutralise_formula",
+    "restore_formula",
     "ADMINISTRATIONS",
     "ADVERSE_EVENTS",
     "ALSFRS",

@@ -17,14 +17,15 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from alsrwe.domain.tidy_format import TABLES, TableSpec, join_warnings
+from alsrwe.domain.tidy_format import TABLES, TableSpec, join_warnings, neutralise_formula
 from alsrwe.store.db import unit_of_work
 from alsrwe.store.reads.tidy_views import TIDY_VIEWS
 
 
 def format_cell(value: Any) -> str:
-    """One value as the format writes it: ISO dates, 0/1 flags, shortest exact numbers, and
-    confirmed warnings (``[{"code": …}, …]``) as their codes."""
+    """One value as the format writes it: ISO dates, 0/1 flags, shortest exact numbers,
+    confirmed warnings (``[{"code": …}, …]``) as their codes, and text that a spreadsheet
+    would run as a formula (``=``, ``+``, ``-``, ``@``) behind a ``'`` (import undoes it)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -37,6 +38,8 @@ def format_cell(value: Any) -> str:
         return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
     if isinstance(value, list):
         return join_warnings([item["code"] for item in value])
+    if isinstance(value, str):
+        return neutralise_formula(value)
     return str(value)
 
 

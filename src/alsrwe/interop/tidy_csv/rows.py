@@ -28,7 +28,7 @@ from alsrwe.domain.records import (
     milestone_entry,
     patient_entry,
 )
-from alsrwe.domain.tidy_format import CONFIRMED_WARNINGS, split_warnings
+from alsrwe.domain.tidy_format import CONFIRMED_WARNINGS, restore_formula, split_warnings
 from alsrwe.interop.tidy_csv.files import RawFolder
 
 T = TypeVar("T")
@@ -46,7 +46,7 @@ class RowReader:
     def cell(self, column: str, parse: Callable[..., T | None], *args: Any,
              **kwargs: Any) -> T | None:
         try:
-            return parse(self.row.get(column, ""), *args, **kwargs)
+            return parse(restore_formula(self.row.get(column, "")), *args, **kwargs)
         except DomainError as error:
             self.fail(column, error.rule, error.code)
         return None
@@ -154,7 +154,7 @@ def batch_of(folder: RawFolder, today: date) -> tuple[Batch, list[Problem]]:
         for line, values in table.rows:
             reader = RowReader(table.spec.filename, line, values)
             if name == "patients":
-                batch.listed.add(values.get("patient_id", "").strip())
+                batch.listed.add(restore_formula(values.get("patient_id", "").strip()))
             pseudonym = reader.cell("patient_id", cells.text) or ""
             confirmed = reader.confirmed()
             entry = read(reader, today)
