@@ -123,13 +123,24 @@ def test_demo_builds_a_registry_and_is_repeatable(tmp_path: Path) -> None:
     [
         ("nonsense", "not a usable database URL"),
         ("nodriver://x/y", "not a usable database URL"),
-        ("postgresql+psycopg://postgres@127.0.0.1:1/none", "cannot open the database"),
+        ("postgresql+psycopg://postgres@127.0.0.1:1/none", "cannot use the database"),
     ],
 )
 def test_bad_database_is_one_line(url: str, words: str) -> None:
     result = runner.invoke(app, ["init", "--database", url])
     assert result.exit_code == 2, result.output
     assert words in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", [["init"], ["patient", "BER-0001"], ["export", "{out}"]])
+def test_a_corrupt_sqlite_file_is_one_line(tmp_path: Path, command: list[str]) -> None:
+    corrupt = tmp_path / "alsrwe.db"
+    corrupt.write_bytes(b"not a database, but 4 KB of something else " * 100)
+    arguments = [part.format(out=tmp_path / "out") for part in command]
+    result = runner.invoke(app, [*arguments, "--database", f"sqlite:///{corrupt}"])
+    assert result.exit_code == 2, result.output
+    assert "cannot use the database: file is not a database" in " ".join(result.output.split())
     assert "Traceback" not in result.output
 
 

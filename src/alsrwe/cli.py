@@ -20,7 +20,14 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    NoSuchModuleError,
+    ProgrammingError,
+)
 
 from alsrwe.domain.access import normalize_username
 from alsrwe.domain.errors import (
@@ -109,9 +116,11 @@ def user_errors() -> Iterator[None]:
     except OSError as error:
         _error(f"{error.filename or ''}: {error.strerror or error}")
         raise typer.Exit(2) from None
-    except OperationalError as error:
+    except DatabaseError as error:
+        if isinstance(error, IntegrityError | ProgrammingError | DataError):
+            raise  # a bug, not the user's database: keep the traceback
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        _error(f"cannot open the database: {reason}")
+        _error(f"cannot use the database: {reason}")
         raise typer.Exit(2) from None
 
 
