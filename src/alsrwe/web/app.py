@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -20,6 +21,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    ProgrammingError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
@@ -48,6 +57,7 @@ from alsrwe.web.settings import WebSettings
 from alsrwe.web.templating import make_templates, render
 
 API_PREFIX = "/api/v1"
+logger = logging.getLogger(__name__)
 SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -190,6 +200,33 @@ async def conflict(request: Request, error: Exception) -> Response:
     return _error_page(request, 409, error.message)
 
 
+DATABASE_UNAVAILABLE = ("the registry's database is unavailable just now; nothing was saved. "
+                        "Please try again in a minute")
+RETRY_AFTER_S = 30
+
+
+def database_unavailable_error(error: Exception) -> bool:
+    """Whether ``error`` means the database cannot be reached or used just now (a server gone,
+    a connection dropped, the pool exhausted, a locked or unreadable file), not a bug."""
+    if isinstance(error, IntegrityError | ProgrammingError | DataError):
+        return False
+    return isinstance(error, DatabaseError | InterfaceError | PoolTimeout)
+
+
+async def database_unavailable(request: Request, error: Exception) -> Response:
+    """503 with ``Retry-After``, JSON for the API and a page for people; the engine's pool
+    drops broken connections by itself, so the next request reconnects (no restart)."""
+    if not database_unavailable_error(error):
+        return await server_error(request, error)
+    logger.warning("database unavailable: %s", str(error).splitlines()[0])
+    headers = {"Retry-After": str(RETRY_AFTER_S)}
+    if _is_api(request):
+        return JSONResponse({"detail": DATABASE_UNAVAILABLE}, status_code=503, headers=headers)
+    response = _error_page(request, 503, DATABASE_UNAVAILABLE)
+    response.headers.update(headers)
+    return response
+
+
 async def server_error(request: Request, error: Exception) -> Response:
     """A bug: a plain answer that gives nothing away, with the same protective headers (it is
     sent outside the middleware that adds them)."""
@@ -245,6 +282,8 @@ def create_app(settings: WebSettings, engine: Engine | None = None) -> FastAPI:
     app.add_exception_handler(InvalidInput, invalid_input)
     app.add_exception_handler(NotFound, not_found)
     app.add_exception_handler(Conflict, conflict)
+    for unavailable in (DatabaseError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(unavailable, database_unavailable)
     app.add_exception_handler(Exception, server_error)
     # Innermost first: compression (HTML, CSS, JSON, scripts; Plotly.js comes compressed
     # already and is left alone), then the headers, then the queue.
