@@ -165,3 +165,27 @@ async def test_login_does_not_redirect_off_site(client: httpx.AsyncClient, targe
         "username": "clin", "password": PASSWORD, "csrf_token": form_token(page.text),
         "next": target})
     assert response.headers["location"] == "/"
+
+
+async def test_refused_logins_and_logouts_are_audited(
+    client: httpx.AsyncClient, registry: Registry
+) -> None:
+    from alsrwe.store.models import AuditEntry
+
+    def trail() -> list[tuple[str, str, dict[str, object]]]:
+        with unit_of_work(registry.engine) as session:
+            return [(e.actor, e.action, e.detail or {}) for e in session.scalars(
+                select(AuditEntry).where(AuditEntry.action.in_(
+                    ("login", "login_refused", "logout"))).order_by(AuditEntry.id))]
+
+    await login(client, "clin", password="not the password")
+    await login(client, "no.such.person", password="correct horse battery staple")
+    await login(client, "clin")
+    await client.post("/logout", data={"csrf_token": await csrf_of(client)})
+    assert trail() == [
+        ("clin", "login_refused", {"reason": "wrong password", "failed_logins": 1}),
+        ("anonymous", "login_refused", {"reason": "unknown user"}),
+        ("clin", "login", {}),
+        ("clin", "logout", {}),
+    ]
+    assert "no.such.person" not in str(trail())

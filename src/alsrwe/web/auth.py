@@ -35,6 +35,7 @@ from alsrwe.store.writes.accounts import (
     delete_expired_sessions,
     delete_web_session,
     record_failed_login,
+    record_refused_login,
     record_successful_login,
 )
 from alsrwe.web.settings import WebSettings
@@ -68,14 +69,17 @@ def authenticate(
     user = get_user(session, normalize_username(username))
     if user is None or not user.active:
         spend_verification_time(password)
+        record_refused_login(session, user, "unknown user" if user is None else "inactive")
         return None
     if user.locked_until is not None and user.locked_until > now:
         spend_verification_time(password)
+        record_refused_login(session, user, "locked")
         return None
     if not verify_password(user.password_hash, password):
         lock_until = now + dt.timedelta(minutes=settings.login_lockout_minutes)
         record_failed_login(session, user, lock_after=settings.login_max_failures,
                             locked_until=lock_until)
+        record_refused_login(session, user, "wrong password")
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)

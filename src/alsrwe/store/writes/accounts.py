@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -91,6 +91,16 @@ def record_failed_login(
     return locked
 
 
+def record_refused_login(session: Session, user: User | None, reason: str) -> None:
+    """Audit a refused login: who (an existing account) and why. For an unknown username the
+    name is not kept: people type their password into that field often enough."""
+    actor = user.username if user is not None else "anonymous"
+    detail: dict[str, object] = {"reason": reason}
+    if user is not None:
+        detail["failed_logins"] = user.failed_logins
+    record_audit(session, actor, "login_refused", "users", detail)
+
+
 def record_successful_login(session: Session, user: User) -> None:
     """Clear the failed-login count and any expired lock."""
     user.failed_logins = 0
@@ -127,8 +137,13 @@ def touch_web_session(session: Session, session_id: str, now: dt.datetime) -> No
 
 
 def delete_web_session(session: Session, session_id: str) -> None:
-    """Forget a session (logout); nothing happens when it does not exist."""
+    """Forget a session (logout), audited; nothing happens when it does not exist."""
+    username = session.scalar(select(User.username).join(WebSession, WebSession.user_id == User.id)
+                              .where(WebSession.id == session_id))
+    if username is None:
+        return
     session.execute(delete(WebSession).where(WebSession.id == session_id))
+    record_audit(session, username, "logout", "web_sessions")
 
 
 def delete_sessions_of(session: Session, user: User) -> None:
@@ -154,6 +169,7 @@ __all__ = [
     "delete_sessions_of",
     "delete_web_session",
     "record_failed_login",
+    "record_refused_login",
     "record_successful_login",
     "touch_web_session",
 ]
