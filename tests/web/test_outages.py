@@ -69,3 +69,9 @@ async def test_after_the_server_drops_every_connection_the_app_recovers_without_
     statuses = [(await client.get("/api/v1/patients")).status_code for _ in range(12)]
     assert set(statuses) <= {200, 503}, statuses
     assert statuses[-1] == 200, statuses
+
+
+async def test_every_api_operation_documents_the_503(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/api/v1/openapi.json")).json()
+    operations = [op for path in document["paths"].values() for op in path.values()]
+    assert operations and all("503" in op["responses"] for op in operations)

@@ -52,6 +52,8 @@ csrf_header = APIKeyHeader(
 ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorPublic, "description": "Not logged in"},
     403: {"model": ErrorPublic, "description": "Role not allowed, or CSRF token missing"},
+    503: {"model": ErrorPublic, "description": "The database is unavailable just now; nothing "
+                                              "was saved; retry after Retry-After seconds"},
 }
 
 router = APIRouter(
