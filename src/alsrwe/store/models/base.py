@@ -1,7 +1,6 @@
 """Shared column types, the declarative base and the naming convention of every table."""
 
 
-
 from __future__ import annotations
 
 import datetime as dt

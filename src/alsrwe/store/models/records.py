@@ -254,7 +254,6 @@ class Milestone(Base):
     confirmed_warnings: Mapped[ConfirmedWarnings | None] = warnings_column()
 
 
-
 PATIENT_TABLES = (
     AlsfrsAssessment,
     Measurement,
