@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from alsrwe.domain.alsfrs import AssessmentSource
 from alsrwe.domain.biomarkers import MeasurementKind
 from alsrwe.domain.errors import NotFound
+from alsrwe.domain.events import MilestoneKind
 from alsrwe.store.models import (
     Administration,
     AdverseEvent,
@@ -111,6 +112,12 @@ def adverse_events_for(session: Session, patient_id: int) -> list[AdverseEvent]:
     return list(session.scalars(query))
 
 
+def death_date(session: Session, patient_id: int) -> dt.date | None:
+    """The date of the patient's death milestone, if any."""
+    return session.scalar(select(Milestone.date).where(
+        Milestone.patient_id == patient_id, Milestone.kind == MilestoneKind.DEATH))
+
+
 def medications_for(session: Session, patient_id: int) -> list[Medication]:
     """A patient's concomitant medications by start date."""
     query = (select(Medication).where(Medication.patient_id == patient_id)
@@ -149,6 +156,7 @@ __all__ = [
     "adverse_events_for",
     "administrations_for",
     "assessments_for",
+    "death_date",
     "headline_rating",
     "measurements_for",
     "medications_for",

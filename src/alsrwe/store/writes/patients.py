@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alsrwe.domain.errors import InvalidInput, Problem, raise_problems
-from alsrwe.domain.plausibility import DEFAULT_SETTINGS, PlausibilitySettings, check_patient, settle
+from alsrwe.domain.plausibility import check_patient, settle
 from alsrwe.domain.plausibility.identity import pseudonym_problems
 from alsrwe.domain.plausibility.rules import DUPLICATE_RECORD
 from alsrwe.domain.plausibility.timeline import BEFORE_BIRTH_YEAR, IN_FUTURE
@@ -72,10 +72,9 @@ def _site_in_scope(session: Session, scope: SiteScope, code: str) -> Site:
 def register_patient(
     session: Session, scope: SiteScope, entry: PatientEntry, *, actor: str, today: dt.date,
     genetic_test_date: dt.date | None = None, counselling_date: dt.date | None = None,
-    confirmed: Collection[str] = (), settings: PlausibilitySettings = DEFAULT_SETTINGS,
+    confirmed: Collection[str] = (),
 ) -> Patient:
     """Register a new patient or carrier at one of the caller's sites, or raise its problems."""
-    del settings  # the patient rules have no thresholds; kept for the same call at every edge
     identity = entry.identity
     problems = check_patient(entry, None, today=today)
     problems += pseudonym_problems(identity.patient_id, pseudonym_keys(session))
@@ -125,14 +124,12 @@ def _records_before(session: Session, patient_id: int, birth_year: int) -> list[
 def update_patient(
     session: Session, scope: SiteScope, patient_id: int, changes: Mapping[str, Any], *,
     actor: str, today: dt.date, confirmed: Collection[str] = (),
-    settings: PlausibilitySettings = DEFAULT_SETTINGS,
 ) -> Patient:
     """Change a patient's details (e.g. a carrier's conversion to ALS with an onset date).
 
     The patient as changed is rebuilt by the domain and judged as a whole; a change of sex or
     birth year is a soft rule to confirm. NotFound outside the scope; InvalidInput otherwise.
     """
-    del settings
     patient = patient_in_scope(session, scope, patient_id)
     unknown = sorted(set(changes) - CHANGEABLE)
     if unknown:

@@ -14,12 +14,11 @@ from sqlalchemy.orm import Session
 
 from alsrwe.domain.alsfrs import AssessmentSource
 from alsrwe.domain.errors import InvalidInput, NotFound, Problem
-from alsrwe.domain.events import MilestoneKind
 from alsrwe.domain.plausibility.timeline import AFTER_DEATH
 from alsrwe.store.audit import record_audit
-from alsrwe.store.models import AlsfrsAssessment, Milestone, Patient, SelfReportLink
+from alsrwe.store.models import AlsfrsAssessment, Patient, SelfReportLink
 from alsrwe.store.reads.patients import patient_in_scope
-from alsrwe.store.reads.records import scoped_record
+from alsrwe.store.reads.records import death_date, scoped_record
 from alsrwe.store.scope import SiteScope
 
 
@@ -29,8 +28,7 @@ def issue_link(
 ) -> SelfReportLink:
     """Store a new link for a living patient in scope (NotFound otherwise), audited."""
     patient = patient_in_scope(session, scope, patient_id)
-    death = session.scalar(select(Milestone.date).where(
-        Milestone.patient_id == patient.id, Milestone.kind == MilestoneKind.DEATH))
+    death = death_date(session, patient.id)
     if death is not None:
         raise InvalidInput([Problem(None, f"{patient.pseudonym} died on {death.isoformat()}: no "
                                           "self-report link is issued", AFTER_DEATH)])

@@ -14,19 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alsrwe.domain.errors import NotFound
-from alsrwe.domain.events import MilestoneKind
 from alsrwe.domain.treatments import TreatmentEnd, end_period, start_period
 from alsrwe.store.audit import record_audit
-from alsrwe.store.models import Milestone, Patient, Treatment
+from alsrwe.store.models import Patient, Treatment
 from alsrwe.store.reads.patients import patient_in_scope
-from alsrwe.store.reads.records import scoped_record
+from alsrwe.store.reads.records import death_date, scoped_record
 from alsrwe.store.reads.treatments import period_of, treatment_rows
 from alsrwe.store.scope import SiteScope
-
-
-def _death(session: Session, patient_id: int) -> dt.date | None:
-    return session.scalar(select(Milestone.date).where(
-        Milestone.patient_id == patient_id, Milestone.kind == MilestoneKind.DEATH))
 
 
 def start_treatment(session: Session, scope: SiteScope, patient_id: int, regimen: str,
@@ -35,7 +29,7 @@ def start_treatment(session: Session, scope: SiteScope, patient_id: int, regimen
     patient = patient_in_scope(session, scope, patient_id)
     periods = [period_of(row) for row in treatment_rows(session, patient.id)]
     period = start_period(regimen, start_date, periods, today=today,
-                          death=_death(session, patient.id))
+                          death=death_date(session, patient.id))
     row = Treatment(patient_id=patient.id, regimen=period.regimen,
                     start_date=period.start_date)
     session.add(row)

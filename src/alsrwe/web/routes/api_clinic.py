@@ -18,7 +18,7 @@ from alsrwe.store.models import Treatment
 from alsrwe.store.reads.patient_file import patient_file
 from alsrwe.store.reads.records import scoped_record
 from alsrwe.store.reads.treatments import treatment_rows
-from alsrwe.store.writes import MODELS, add_record, correct_record
+from alsrwe.store.writes import add_record, correct_record
 from alsrwe.store.writes.patients import register_patient, update_patient
 from alsrwe.store.writes.treatments import end_treatment, start_treatment
 from alsrwe.store.writes.voids import void_record
@@ -33,7 +33,7 @@ from alsrwe.web.deps import (
     Today,
     require_record_access,
 )
-from alsrwe.web.routes.api_writes import CONFIRM, RESPONSES
+from alsrwe.web.routes.api_writes import CONFIRM, RESPONSES, record_in_scope
 from alsrwe.web.schemas import (
     PatientDetailPublic,
     Sod1Public,
@@ -93,13 +93,13 @@ def create_patient(db: Db, user: CurrentUser, today: Today, regimen: ActiveRegim
 
 @router.patch("/patients/{patient_id}", tags=["patients"])
 def update_patient_details(db: Db, user: CurrentUser, patient: PatientInScope, today: Today,
-                           regimen: ActiveRegimen, rules: Plausibility,
+                           regimen: ActiveRegimen,
                            body: PatientUpdate) -> PatientDetailPublic:
     """Change a patient's details; a carrier converts to ALS with ``status`` patient and an
     ``onset_date``, keeping their record and history."""
     changes = body.model_dump(exclude_unset=True, exclude={CONFIRM})
     update_patient(db, user.scope, patient.id, changes, actor=user.username, today=today,
-                   confirmed=body.confirm_warnings, settings=rules)
+                   confirmed=body.confirm_warnings)
     return _detail(db, user, patient.id, today, regimen)
 
 
@@ -147,9 +147,7 @@ def create_medication(db: Db, user: CurrentUser, patient: PatientInScope, today:
 
 
 async def medication_in_scope(db: Db, user: CurrentUser, medication_id: RecordId) -> int:
-    row = await run_in_threadpool(scoped_record, db, user.scope, MODELS["medications"],
-                                  medication_id)
-    return int(getattr(row, "id"))  # noqa: B009 (Base declares no columns)
+    return await record_in_scope(db, user, "medications", medication_id)
 
 
 @router.patch("/medications/{medication_id}", tags=["record writes"])
@@ -166,8 +164,7 @@ def update_medication(db: Db, user: CurrentUser,
 
 def _add_void_route(table: str, path: str) -> None:
     async def in_scope(db: Db, user: CurrentUser, record_id: RecordId) -> int:
-        row = await run_in_threadpool(scoped_record, db, user.scope, MODELS[table], record_id)
-        return int(getattr(row, "id"))  # noqa: B009
+        return await record_in_scope(db, user, table, record_id)
 
     def void(db: Db, user: CurrentUser, record_id: int, body: VoidRequest) -> VoidedPublic:
         voided = void_record(db, user.scope, table, record_id, body.reason,

@@ -69,7 +69,7 @@ router = APIRouter(
 )
 
 
-async def _record_id(db: Db, user: CurrentUser, table: str, record_id: int) -> int:
+async def record_in_scope(db: Db, user: CurrentUser, table: str, record_id: int) -> int:
     """The record's id if its patient is in the user's sites; NotFound (a 404) otherwise,
     before the body is read."""
     row = await run_in_threadpool(scoped_record, db, user.scope, MODELS[table], record_id)
@@ -77,24 +77,24 @@ async def _record_id(db: Db, user: CurrentUser, table: str, record_id: int) -> i
 
 
 async def assessment_in_scope(db: Db, user: CurrentUser, assessment_id: RecordId) -> int:
-    return await _record_id(db, user, "alsfrs", assessment_id)
+    return await record_in_scope(db, user, "alsfrs", assessment_id)
 
 
 async def measurement_in_scope(db: Db, user: CurrentUser, measurement_id: RecordId) -> int:
-    return await _record_id(db, user, "measurements", measurement_id)
+    return await record_in_scope(db, user, "measurements", measurement_id)
 
 
 async def administration_in_scope(db: Db, user: CurrentUser,
                                   administration_id: RecordId) -> int:
-    return await _record_id(db, user, "administrations", administration_id)
+    return await record_in_scope(db, user, "administrations", administration_id)
 
 
 async def event_in_scope(db: Db, user: CurrentUser, event_id: RecordId) -> int:
-    return await _record_id(db, user, "adverse_events", event_id)
+    return await record_in_scope(db, user, "adverse_events", event_id)
 
 
 async def milestone_in_scope(db: Db, user: CurrentUser, milestone_id: RecordId) -> int:
-    return await _record_id(db, user, "milestones", milestone_id)
+    return await record_in_scope(db, user, "milestones", milestone_id)
 
 
 def _create(build: Callable[..., entries.RecordEntry], public: type[P], db: Db,

@@ -108,6 +108,7 @@ def _changed(row: Base, read: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _reason(reader: FormReader, field: str) -> str | None:
+    """The correction's reason: required on the pages (the API's is optional)."""
     try:
         text = clean_text(field, reader.values.get(field, ""))
     except InvalidInput as error:
@@ -238,9 +239,10 @@ def void_submit(request: Request, db: Db, user: CurrentUser, patient: PatientInS
                 record_id: RecordId, values: Submitted) -> Response:
     row = _record(db, user, patient, slug, record_id)
     reader = FormReader(values)
-    reason = _reason(reader, REASON_FIELD)
-    if reader.ok:
-        void_record(db, user.scope, TABLE_OF_SLUG[slug], record_id, reason,
+    try:  # the reason's rules (required, length, control characters) are the write path's
+        void_record(db, user.scope, TABLE_OF_SLUG[slug], record_id, values.get(REASON_FIELD),
                     actor=user.username, now=utc_now(), patient_id=patient.id)
-        return _saved(patient, "voided")
-    return _void_page(request, user, patient, slug, row, values, reader, INVALID)
+    except InvalidInput as error:
+        reader.take(error, known=frozenset({REASON_FIELD}))
+        return _void_page(request, user, patient, slug, row, values, reader, INVALID)
+    return _saved(patient, "voided")

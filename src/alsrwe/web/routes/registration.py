@@ -31,7 +31,6 @@ from alsrwe.web.deps import (
     CurrentUser,
     Db,
     PatientInScope,
-    Plausibility,
     RecordId,
     Today,
     require_record_access,
@@ -104,7 +103,7 @@ def registration_form(request: Request, db: Db, user: CurrentUser) -> Response:
 
 @router.post("/new")
 def registration_submit(request: Request, db: Db, user: CurrentUser, today: Today,
-                        values: Submitted, confirmed: Confirmed, rules: Plausibility) -> Response:
+                        values: Submitted, confirmed: Confirmed) -> Response:
     reader = FormReader(values)
     read = read_patient_details(reader, registering=True)
     if read is not None:
@@ -112,7 +111,7 @@ def registration_submit(request: Request, db: Db, user: CurrentUser, today: Toda
         try:
             entry = patient_entry(current_year=today.year, **read)
             patient = register_patient(db, user.scope, entry, actor=user.username, today=today,
-                                       confirmed=confirmed, settings=rules, **dates)
+                                       confirmed=confirmed, **dates)
         except InvalidInput as error:
             reader.take(error, known=_names(details_fields([])))
         else:
@@ -142,14 +141,13 @@ def details_form(request: Request, user: CurrentUser, patient: PatientInScope) -
 
 @router.post("/{patient_id}/edit")
 def details_submit(request: Request, db: Db, user: CurrentUser, patient: PatientInScope,
-                   today: Today, values: Submitted, confirmed: Confirmed,
-                   rules: Plausibility) -> Response:
+                   today: Today, values: Submitted, confirmed: Confirmed) -> Response:
     reader = FormReader(values)
     read = read_patient_details(reader, registering=False)
     if read is not None:
         try:
             update_patient(db, user.scope, patient.id, read, actor=user.username, today=today,
-                           confirmed=confirmed, settings=rules)
+                           confirmed=confirmed)
         except InvalidInput as error:
             reader.take(error, known=_names(details_fields(None)))
         else:
