@@ -105,6 +105,8 @@ def _clear_postgres(engine: Engine) -> None:
         migrate(engine)
         return
     with engine.begin() as connection:
+        # The audit trail refuses DELETE by trigger; the test's superuser skips triggers here.
+        connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
 

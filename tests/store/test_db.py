@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 
 from alsrwe.store.audit import record_audit
 from alsrwe.store.db import Settings, current_revision, make_engine, migrate, unit_of_work
-from alsrwe.store.models import AuditEntry, Patient, Site
+from alsrwe.store.models import AuditEntry, ImportRun, Patient, Site
 
 MakePatient = Callable[..., Patient]
 
@@ -128,5 +128,5 @@ def test_unit_of_work_rolls_back_when_the_database_refuses(
 
 def test_naive_timestamps_are_refused(engine: Engine) -> None:
     with pytest.raises(StatementError, match="timezone-aware"), unit_of_work(engine) as session:
-        session.add(AuditEntry(at=dt.datetime(2024, 1, 1), actor="a", action="b", entity="c"))
+        session.add(ImportRun(at=dt.datetime(2024, 1, 1), actor="a", source="b"))
         session.flush()

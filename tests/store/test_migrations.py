@@ -62,7 +62,7 @@ def test_migrate_builds_the_schema_from_empty(db_url: str) -> None:
     try:
         assert current_revision(engine) is None
         migrate(engine)
-        assert current_revision(engine) == head_revision() == "0007"
+        assert current_revision(engine) == head_revision() == "0008"
         assert set(inspect(engine).get_table_names()) >= TABLES
     finally:
         engine.dispose()

@@ -52,6 +52,9 @@ def import_command(
     directory: Annotated[Path, typer.Argument(help="Folder with the tidy CSV files.")],
     database: DatabaseOption = None,
     accept_warnings: AcceptWarnings = False,
+    overwrite_newer: Annotated[bool, typer.Option(
+        "--overwrite-newer", help="Let rows of an exported folder overwrite values changed in "
+                                  "the registry after the export (listed otherwise).")] = False,
 ) -> None:
     """Import a folder of tidy CSV files (docs/data-format.md) in one transaction."""
     with user_errors():
@@ -60,7 +63,8 @@ def import_command(
         url = existing_registry(database)
         with registry_engine(url, create=True) as engine, out.status("checking and importing…"):
             report = import_tidy(engine, directory, today=date.today(),
-                                 accept_warnings=accept_warnings)
+                                 accept_warnings=accept_warnings,
+                                 overwrite_newer=overwrite_newer)
     print_import_report(report.counts, report.ignored_columns, report.confirmed_warnings)
     out.print(f"imported into [bold]{shown(url)}[/bold]")
 

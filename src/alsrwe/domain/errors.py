@@ -159,6 +159,35 @@ class Conflict(AlsrweError):
         return self.message
 
 
+class StaleVersion(Conflict):
+    """A write named a version of the record older than the stored one: someone changed it
+    after it was read, and writing now would silently undo their change (a lost update)."""
+
+    def __init__(self, what: str, expected: int, current: int, changed_by: str | None,
+                 changed_at: str | None, current_values: dict[str, object] | None = None
+                 ) -> None:
+        self.what, self.expected, self.current = what, expected, current
+        self.changed_by, self.changed_at = changed_by, changed_at
+        self.current_values = current_values or {}
+        who = f" by {changed_by}" if changed_by else ""
+        when = f" at {changed_at}" if changed_at else ""
+        super().__init__(f"{what} was changed{who}{when} after you read it (you read version "
+                         f"{expected}, it is now version {current}); nothing was saved: "
+                         "read it again and redo your change")
+
+
+class VersionRequired(AlsrweError):
+    """A change that does not say which version of the record it was made on."""
+
+    def __init__(self, what: str) -> None:
+        self.message = (f"say which version of {what} you changed: send the ETag you read in "
+                        "If-Match, or its version in the body's \"version\"")
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
 def raise_problems(problems: Iterable[Problem]) -> None:
     """Raise for ``problems``: InvalidInput if any is hard, UnconfirmedWarnings if all soft."""
     found = tuple(problems)
@@ -174,6 +203,8 @@ __all__ = [
     "AlsrweError",
     "CellError",
     "Conflict",
+    "StaleVersion",
+    "VersionRequired",
     "DomainError",
     "DrugError",
     "EventError",

@@ -8,6 +8,7 @@ their codes in ``confirmed_warnings``, so that a re-import needs no new confirma
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Iterator
 from datetime import date
 from enum import StrEnum
@@ -18,8 +19,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from alsrwe.domain.tidy_format import TABLES, TableSpec, join_warnings, neutralise_formula
+from alsrwe.interop.tidy_csv.manifest import write_manifest
 from alsrwe.store.db import unit_of_work
+from alsrwe.store.reads.audit_log import chain_head
 from alsrwe.store.reads.tidy_views import TIDY_VIEWS
+from alsrwe.store.writes.disclosures import record_export
 
 
 def format_cell(value: Any) -> str:
@@ -52,17 +56,24 @@ def export_rows(session: Session) -> Iterator[tuple[TableSpec, list[list[str]]]]
         yield spec, [[format_cell(row[i]) for i in positions] for row in result]
 
 
-def export_tidy(engine: Engine, directory: Path) -> dict[str, int]:
-    """Write the whole registry as tidy CSV files; returns the rows written per file."""
+def export_tidy(engine: Engine, directory: Path, *,
+                actor: str = "alsrwe export") -> dict[str, int]:
+    """Write the whole registry as tidy CSV files and their manifest (when it was read, so a
+    re-import knows what changed since); the export is audited. Returns rows per file."""
     directory.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     with unit_of_work(engine, read_only=True) as session:
+        read_at = dt.datetime.now(dt.UTC)
+        head = chain_head(session).as_dict()
         for spec, rows in export_rows(session):
             with (directory / spec.filename).open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle, lineterminator="\n")
                 writer.writerow(spec.columns)
                 writer.writerows(rows)
                 counts[spec.name] = len(rows)
+    write_manifest(directory, read_at, counts, head)
+    with unit_of_work(engine) as session:
+        record_export(session, actor, "export", str(directory.resolve()), counts)
     return counts
 
 

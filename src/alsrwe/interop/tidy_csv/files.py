@@ -19,6 +19,7 @@ from alsrwe.domain.errors import Problem
 from alsrwe.domain.plausibility.rules import IDENTIFYING_COLUMN
 from alsrwe.domain.privacy import looks_identifying
 from alsrwe.domain.tidy_format import FILENAMES, TABLES, TABLES_BY_NAME, TableSpec
+from alsrwe.interop.tidy_csv.manifest import MANIFEST
 
 _EXPECTED = ", ".join(FILENAMES)
 
@@ -47,8 +48,8 @@ def _folder_problems(directory: Path) -> list[Problem]:
     by_lower = {name.lower(): name for name in FILENAMES}
     for entry in sorted(directory.iterdir(), key=lambda p: p.name):
         name = entry.name
-        if name.startswith("."):
-            continue  # hidden files (.DS_Store, editors' locks) are not data
+        if name.startswith(".") or name == MANIFEST:
+            continue  # hidden files (.DS_Store, editors' locks) and the export's manifest
         if name in FILENAMES:
             mode = entry.lstat().st_mode
             if stat.S_ISDIR(mode):

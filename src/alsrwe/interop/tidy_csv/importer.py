@@ -24,11 +24,12 @@ from alsrwe.domain.plausibility import (
     PlausibilitySettings,
     check_batch,
 )
-from alsrwe.domain.tidy_format import FILENAMES
+from alsrwe.domain.tidy_format import FILENAMES, TABLES_BY_NAME
 from alsrwe.interop.tidy_csv.files import RawFolder, read_folder
+from alsrwe.interop.tidy_csv.manifest import exported_at
 from alsrwe.interop.tidy_csv.rows import batch_of
 from alsrwe.store.db import unit_of_work
-from alsrwe.store.writes import write_batch
+from alsrwe.store.writes.imports import ImportSource, write_batch
 
 
 @dataclass(slots=True)
@@ -57,16 +58,20 @@ def _read(directory: Path, today: date) -> tuple[RawFolder, Batch, list[Problem]
 
 
 def import_tidy(engine: Engine, directory: Path, *, today: date, actor: str = "alsrwe import",
-                accept_warnings: bool = False,
+                accept_warnings: bool = False, overwrite_newer: bool = False,
                 settings: PlausibilitySettings = DEFAULT_SETTINGS) -> ImportReport:
     """Validate and import a folder of tidy CSV files in one transaction.
 
     ``accept_warnings`` confirms every plausibility warning (``--accept-warnings``); without
-    it a warning passes only when its row lists its code in ``confirmed_warnings``.
+    it a warning passes only when its row lists its code in ``confirmed_warnings``. A folder
+    that ``alsrwe export`` wrote refuses every row that would overwrite a change made after
+    the export, unless ``overwrite_newer`` (``--overwrite-newer``).
     """
     folder, batch, problems = _read(directory, today)
+    files = {name: TABLES_BY_NAME[name].filename for name in folder.tables}
+    source = ImportSource(str(directory), files, exported_at(directory), overwrite_newer)
     with unit_of_work(engine) as session:
-        written = write_batch(session, batch, actor=actor, today=today, source=str(directory),
+        written = write_batch(session, batch, actor=actor, today=today, source=source,
                               read_problems=problems, accept_warnings=accept_warnings,
                               settings=settings)
     return ImportReport(written.counts, folder.ignored_columns, written.confirmed_warnings)

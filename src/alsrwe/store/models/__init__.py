@@ -17,7 +17,7 @@ here.
 """
 
 from alsrwe.store.models.accounts import SelfReportLink, User, UserSite, WebSession
-from alsrwe.store.models.audit import AuditEntry
+from alsrwe.store.models.audit import AuditChainHead, AuditEntry, ImportRun
 from alsrwe.store.models.base import (
     ALSFRS_ITEMS,
     MAX_ID,
@@ -55,7 +55,9 @@ __all__ = [
     "Administration",
     "AdverseEvent",
     "AlsfrsAssessment",
+    "AuditChainHead",
     "AuditEntry",
+    "ImportRun",
     "Base",
     "ConfirmedWarnings",
     "FlagAcknowledgement",

@@ -14,9 +14,11 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Integer,
     MetaData,
     String,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -104,6 +106,27 @@ def boolean(name: str) -> Boolean:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Versioned:
+    """What every clinical record carries since migration 0008: its version, who last wrote it
+    and when, and, for an imported row, the import and the row it came from.
+
+    ``version`` starts at 1 and rises by one with every change; a write must name the version
+    it read, so a stale edit is refused instead of silently overwriting a colleague's.
+    """
+
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    changed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    changed_by: Mapped[str | None] = mapped_column(String(100))
+    import_id: Mapped[int | None] = mapped_column(Integer)
+    """``imports.id`` of the import that last wrote the row (no foreign key, like the trail)."""
+    import_row: Mapped[int | None] = mapped_column(Integer)
+    """The row of that import's file (1 = the first data row)."""
+
+
+VERSION_COLUMNS = ("version", "changed_at", "changed_by", "import_id", "import_row")
+"""Bookkeeping of :class:`Versioned`: not part of a record's content."""
 
 
 def patient_fk() -> Mapped[int]:

@@ -21,6 +21,7 @@ from alsrwe.domain.treatments import TreatmentEnd
 from alsrwe.store.models.base import (
     Base,
     UtcDateTime,
+    Versioned,
     Vocabulary,
     one_of,
     patient_fk,
@@ -28,7 +29,7 @@ from alsrwe.store.models.base import (
 )
 
 
-class Treatment(Base):
+class Treatment(Versioned, Base):
     """A period on a regimen, from its start until paused or stopped (migration 0007).
 
     Resuming after a pause is a new period; the reason for a pause or a stop is required.

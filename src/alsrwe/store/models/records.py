@@ -28,6 +28,7 @@ from alsrwe.store.models.base import (
     Base,
     ConfirmedWarnings,
     UtcDateTime,
+    Versioned,
     Vocabulary,
     boolean,
     one_of,
@@ -50,7 +51,7 @@ class Site(Base):
     patients: Mapped[list[Patient]] = relationship(back_populates="site")
 
 
-class Patient(Base):
+class Patient(Versioned, Base):
     """A pseudonymous person: a symptomatic patient or a presymptomatic SOD1 carrier."""
 
     __tablename__ = "patients"
@@ -101,7 +102,7 @@ class Patient(Base):
         return f"Patient(pseudonym={self.pseudonym!r}, status={self.status!r})"
 
 
-class AlsfrsAssessment(Base):
+class AlsfrsAssessment(Versioned, Base):
     """One ALSFRS-R rating: twelve items 0-4; q5 is 5b when ``gastrostomy`` is set."""
 
     __tablename__ = "alsfrs_assessments"
@@ -139,7 +140,7 @@ class AlsfrsAssessment(Base):
         return tuple(getattr(self, q) for q in ITEM_COLUMNS)
 
 
-class Measurement(Base):
+class Measurement(Versioned, Base):
     """A biomarker, lab or function value in its kind's canonical unit."""
 
     __tablename__ = "measurements"
@@ -163,7 +164,7 @@ class Measurement(Base):
     confirmed_warnings: Mapped[ConfirmedWarnings | None] = warnings_column()
 
 
-class Administration(Base):
+class Administration(Versioned, Base):
     """A planned dose of a drug and what happened to it (given, missed, deferred)."""
 
     __tablename__ = "administrations"
@@ -190,7 +191,7 @@ class Administration(Base):
     confirmed_warnings: Mapped[ConfirmedWarnings | None] = warnings_column()
 
 
-class Medication(Base):
+class Medication(Versioned, Base):
     """A concomitant medication course; ``stop_date`` is NULL while ongoing."""
 
     __tablename__ = "medications"
@@ -208,7 +209,7 @@ class Medication(Base):
     confirmed_warnings: Mapped[ConfirmedWarnings | None] = warnings_column()
 
 
-class AdverseEvent(Base):
+class AdverseEvent(Versioned, Base):
     """An adverse event with a controlled term (or ``other`` plus free text) and CTCAE grade."""
 
     __tablename__ = "adverse_events"
@@ -238,7 +239,7 @@ class AdverseEvent(Base):
     confirmed_warnings: Mapped[ConfirmedWarnings | None] = warnings_column()
 
 
-class Milestone(Base):
+class Milestone(Versioned, Base):
     """A disease milestone after onset; each kind happens at most once per patient."""
 
     __tablename__ = "milestones"

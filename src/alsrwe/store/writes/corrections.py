@@ -34,6 +34,7 @@ from alsrwe.store.writes.records import (
     stored_warnings,
     warning_codes,
 )
+from alsrwe.store.writes.versions import lock_current, stamp
 
 CORRECTABLE: Mapping[str, frozenset[str]] = {
     "alsfrs": frozenset({"date", "gastrostomy", *ITEM_COLUMNS}),
@@ -77,14 +78,19 @@ def correct_record(
     session: Session, scope: SiteScope, table: str, record_id: int,
     changes: Mapping[str, Any], *, actor: str, today: dt.date, confirmed: Collection[str] = (),
     settings: PlausibilitySettings = DEFAULT_SETTINGS, reason: str | None = None,
+    expected_version: int | None = None,
 ) -> Base:
     """Correct one record of ``table`` (a tidy table name) within the scope, or raise for the
     rules the corrected record breaks (NotFound, InvalidInput, UnconfirmedWarnings).
 
     The audit entry holds each changed field's value before and after, and ``reason``.
+    ``expected_version`` is the version the change was made on (StaleVersion if it is not
+    the stored one).
     """
     model = MODELS[table]
     row = scoped_record(session, scope, model, record_id)
+    lock_current(session, row, expected_version, f"this {ACTIONS[table].replace('_', ' ')} "
+                 "record", _stored_columns(row, table))
     entry = record_entry(table, _merged(row, table, changes))
     patient_id: int = getattr(row, "patient_id")  # noqa: B009 (Base declares no columns)
     history = load_histories(session, [patient_id], without=(model, record_id))[patient_id]
@@ -97,18 +103,21 @@ def correct_record(
     for name, value in entry_columns(entry).items():
         setattr(row, name, value)
     setattr(row, CONFIRMED_WARNINGS, stored_warnings(accepted))
+    stamp(row, actor)
     session.flush()
     after = _stored_columns(row, table)
     pseudonym = session.scalar(select(Patient.pseudonym).where(Patient.id == patient_id))
     detail: dict[str, Any] = {
         "patient": pseudonym, "id": record_id, "changed": sorted(changes),
+        "version": getattr(row, "version"),  # noqa: B009
         "changes": {name: {"before": audit_value(before[name]), "after": audit_value(after[name])}
                     for name in before if before[name] != after[name]}}
     if reason:
         detail["reason"] = reason
     if accepted:
         detail["confirmed_warnings"] = sorted({p.code for p in accepted})
-    record_audit(session, actor, f"{ACTIONS[table]}_update", str(model.__tablename__), detail)
+    record_audit(session, actor, f"{ACTIONS[table]}_update", str(model.__tablename__), detail,
+                 patient_id=patient_id)
     return row
 
 

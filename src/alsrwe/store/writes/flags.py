@@ -49,7 +49,7 @@ def acknowledge_flag(
     session.flush()
     record_audit(session, actor, "flag_acknowledge", "flag_acknowledgements",
                  {"patient": patient.pseudonym, "flag": kind.value,
-                  "sample_date": sample_date.isoformat(), "id": row.id})
+                  "sample_date": sample_date.isoformat(), "id": row.id}, patient_id=patient.id)
     return row
 
 

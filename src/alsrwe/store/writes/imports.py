@@ -32,11 +32,12 @@ from alsrwe.domain.plausibility import (
 from alsrwe.domain.plausibility.identity import BIRTH_YEAR_CHANGED, SEX_CHANGED, SITE_CHANGED
 from alsrwe.domain.records import PatientEntry, RecordEntry, entry_columns, entry_key
 from alsrwe.store import models
-from alsrwe.store.audit import record_audit
+from alsrwe.store.audit import audit_value, record_audit
 from alsrwe.store.reads.histories import load_histories, pseudonym_keys
 from alsrwe.store.reads.patients import ID_CHUNK, patient_ids
 from alsrwe.store.writes.records import MODELS, key_columns, stored_warnings, warning_codes
-from alsrwe.store.writes.upsert import upsert
+from alsrwe.store.writes.upsert import UpsertPlan, apply_upsert, plan_upsert, upsert
+from alsrwe.store.writes.versions import version_stamp
 
 IDENTITY_CHANGES = frozenset({SITE_CHANGED, SEX_CHANGED, BIRTH_YEAR_CHANGED})
 """Warnings about the import's change to a patient, not about the stored patient: confirmed,
@@ -45,6 +46,8 @@ PATIENT_REGISTRATION_LOCK = 0x616C7372
 """The advisory lock key of patient registration on PostgreSQL ("alsr")."""
 AUDITED_WARNINGS = 200
 """At most this many confirmed warnings are listed in an import's audit entry."""
+CHANGED_SINCE_EXPORT = "changed_since_export"
+"""A row would overwrite a value changed in the registry after the file was exported."""
 
 
 @dataclass(slots=True)
@@ -53,6 +56,38 @@ class ImportCounts:
 
     counts: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     confirmed_warnings: int = 0
+    import_id: int | None = None
+    updated: list[dict[str, Any]] = field(default_factory=list)
+    """Each updated row: table, id, file row and the changed columns' values before/after."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSource:
+    """Where an import comes from: the files it read and, for a folder that alsrwe exported,
+    when it was exported (rows that would overwrite a later change are then conflicts)."""
+
+    source: str
+    files: Mapping[str, str] = field(default_factory=dict)
+    exported_at: dt.datetime | None = None
+    overwrite_newer: bool = False
+
+
+def _newer_conflicts(plan: UpsertPlan, table: str, lines: Sequence[int | None],
+                     files: Mapping[str, str], exported_at: dt.datetime) -> list[Problem]:
+    """The updates of ``plan`` that would overwrite a change made after ``exported_at``."""
+    found = []
+    for index, old in plan.updates:
+        if old.changed_at is None or old.changed_at <= exported_at:
+            continue
+        changed = ", ".join(f"{name} {audit_value(before)!s} → {audit_value(after)!s}"
+                            for name, (before, after) in plan.changes(index, old).items())
+        found.append(Problem(None, f"would overwrite a change made by {old.changed_by} at "
+                                   f"{old.changed_at.isoformat(timespec='seconds')}, after this "
+                                   f"file was exported ({changed}); check it, then import "
+                                   "again with --overwrite-newer to keep the file's values",
+                             CHANGED_SINCE_EXPORT, file=files.get(table, table),
+                             row=lines[index]))
+    return found
 
 
 def lock_patient_registration(session: Session) -> None:
@@ -106,11 +141,16 @@ def _with_stored(batch: Batch, stored: Mapping[StoredKey, frozenset[str]]) -> Ba
 
 
 def write_batch(
-    session: Session, batch: Batch, *, actor: str, today: dt.date, source: str,
+    session: Session, batch: Batch, *, actor: str, today: dt.date, source: str | ImportSource,
     read_problems: Sequence[Problem] = (), accept_warnings: bool = False,
     settings: PlausibilitySettings = DEFAULT_SETTINGS,
 ) -> ImportCounts:
-    """Judge and write an import; raise every problem (the reader's first) if any stops it."""
+    """Judge and write an import; raise every problem (the reader's first) if any stops it.
+
+    Every written row carries the import's id and its row number; every updated row's
+    values before and after are kept in the import's audit entry.
+    """
+    origin = source if isinstance(source, ImportSource) else ImportSource(source)
     if batch.patients:
         lock_patient_registration(session)
     known = patient_ids(session, batch.pseudonyms() | batch.listed)
@@ -119,30 +159,63 @@ def write_batch(
     check = check_batch(batch, registered, pseudonym_keys(session), today=today,
                         settings=settings, accept_warnings=accept_warnings)
     raise_problems([*read_problems, *check.problems])
-    written = ImportCounts()
-    _write_patients(session, batch.patients, check.confirmed, written)
+    run = models.ImportRun(actor=actor, source=origin.source[:500], files=dict(origin.files))
+    session.add(run)
+    session.flush()
+    written = ImportCounts(import_id=run.id)
+    stamp = {"import_id": run.id, **version_stamp(actor)}
+    conflicts: list[Problem] = []
+    patients = _patient_plan(session, batch.patients, check.confirmed)
+    conflicts += _plan_conflicts(patients, "patients", batch.patients, origin)
+    _apply(session, patients, "patients", batch.patients, stamp, written)
     ids = patient_ids(session, batch.pseudonyms())  # now with the patients just registered
     for table, rows in batch.records.items():
         payload = [{"patient_id": ids[row.pseudonym], **entry_columns(row.entry),
                     "confirmed_warnings": stored_warnings(check.confirmed.get((table, i), ()))}
                    for i, row in enumerate(rows)]
-        counts = upsert(session, MODELS[table], payload, ("patient_id", *key_columns(table)))
-        written.counts[table] = (counts.inserted, counts.updated, counts.unchanged)
+        plan = plan_upsert(session, MODELS[table], payload, ("patient_id", *key_columns(table)))
+        conflicts += _plan_conflicts(plan, table, rows, origin)
+        _apply(session, plan, table, rows, stamp, written)
+    raise_problems(conflicts)
     confirmed = [p for problems in check.confirmed.values() for p in problems]
     written.confirmed_warnings = len(confirmed)
     record_audit(session, actor=actor, action="import", entity="tidy_csv", detail={
-        "source": source, "counts": written.counts,
+        "source": origin.source, "import_id": run.id, "files": dict(origin.files),
+        "counts": written.counts, "updated": written.updated,
         "confirmed_warnings": [{"file": p.file, "row": p.row, "code": p.code}
                                for p in confirmed[:AUDITED_WARNINGS]],
     })
     return written
 
 
-def _write_patients(session: Session, rows: Sequence[Row[PatientEntry]],
-                    confirmed: Mapping[tuple[str, int], tuple[Problem, ...]],
-                    written: ImportCounts) -> None:
-    if not rows:
+def _plan_conflicts(plan: UpsertPlan | None, table: str, rows: Sequence[Row[Any]],
+                    origin: ImportSource) -> list[Problem]:
+    if plan is None or origin.exported_at is None or origin.overwrite_newer:
+        return []
+    return _newer_conflicts(plan, table, [row.line for row in rows], origin.files,
+                            origin.exported_at)
+
+
+def _apply(session: Session, plan: UpsertPlan | None, table: str, rows: Sequence[Row[Any]],
+           stamp: Mapping[str, Any], written: ImportCounts) -> None:
+    """Write one table's plan with its provenance; note its counts and its updated rows."""
+    if plan is None:
         return
+    counts = apply_upsert(session, plan, stamp, [row.line for row in rows])
+    written.counts[table] = (counts.inserted, counts.updated, counts.unchanged)
+    for index, old in plan.updates:
+        written.updated.append({
+            "table": table, "id": old.id, "row": rows[index].line,
+            "changes": {name: {"before": audit_value(before), "after": audit_value(after)}
+                        for name, (before, after) in plan.changes(index, old).items()
+                        if name != "confirmed_warnings"}})
+
+
+def _patient_plan(session: Session, rows: Sequence[Row[PatientEntry]],
+                  confirmed: Mapping[tuple[str, int], tuple[Problem, ...]]) -> UpsertPlan | None:
+    """Register the batch's sites; plan the upsert of its patients (None without any)."""
+    if not rows:
+        return None
     names: dict[str, str | None] = {}
     for row in rows:
         site, name = row.entry.identity.site, row.entry.site_name
@@ -167,8 +240,14 @@ def _write_patients(session: Session, rows: Sequence[Row[PatientEntry]],
             "diagnosis_date": identity.diagnosis_date,
             "confirmed_warnings": stored_warnings(kept),
         })
-    counts = upsert(session, models.Patient, payload, ("pseudonym",))
-    written.counts["patients"] = (counts.inserted, counts.updated, counts.unchanged)
+    return plan_upsert(session, models.Patient, payload, ("pseudonym",))
 
 
-__all__ = ["IDENTITY_CHANGES", "ImportCounts", "lock_patient_registration", "write_batch"]
+__all__ = [
+    "CHANGED_SINCE_EXPORT",
+    "IDENTITY_CHANGES",
+    "ImportCounts",
+    "ImportSource",
+    "lock_patient_registration",
+    "write_batch",
+]

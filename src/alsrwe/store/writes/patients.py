@@ -28,6 +28,7 @@ from alsrwe.store.reads.histories import DATED_RECORDS, load_histories, pseudony
 from alsrwe.store.reads.patients import patient_in_scope
 from alsrwe.store.scope import SiteScope
 from alsrwe.store.writes.records import stored_warnings, warning_codes
+from alsrwe.store.writes.versions import lock_current, stamp
 
 CHANGEABLE = frozenset({"sex", "birth_year", "status", "sod1_variant", "zygosity", "onset_date",
                         "onset_region", "diagnosis_date", "genetic_test_date",
@@ -93,12 +94,14 @@ def register_patient(
     raise_problems(stopping)
     patient = Patient(pseudonym=identity.patient_id, site_id=site.id, **_columns(entry),
                       **dates, confirmed_warnings=stored_warnings(accepted))
+    stamp(patient, actor, new=True)
     session.add(patient)
     session.flush()
     record_audit(session, actor, "patient_register", "patients", {
         "patient": patient.pseudonym, "id": patient.id, "site": site.code,
         "after": {name: audit_value(value) for name, value in
-                  {**_columns(entry), **dates}.items() if value is not None}})
+                  {**_columns(entry), **dates}.items() if value is not None}},
+                 patient_id=patient.id)
     return patient
 
 
@@ -124,6 +127,7 @@ def _records_before(session: Session, patient_id: int, birth_year: int) -> list[
 def update_patient(
     session: Session, scope: SiteScope, patient_id: int, changes: Mapping[str, Any], *,
     actor: str, today: dt.date, confirmed: Collection[str] = (),
+    expected_version: int | None = None,
 ) -> Patient:
     """Change a patient's details (e.g. a carrier's conversion to ALS with an onset date).
 
@@ -131,6 +135,8 @@ def update_patient(
     birth year is a soft rule to confirm. NotFound outside the scope; InvalidInput otherwise.
     """
     patient = patient_in_scope(session, scope, patient_id)
+    lock_current(session, patient, expected_version, f"patient {patient.pseudonym}",
+                 {**_stored(patient), **{n: getattr(patient, n) for n in GENETIC_DATES}})
     unknown = sorted(set(changes) - CHANGEABLE)
     if unknown:
         raise InvalidInput([Problem(name, "cannot be changed here") for name in unknown])
@@ -151,11 +157,13 @@ def update_patient(
     for name, value in after.items():
         setattr(patient, name, value)
     patient.confirmed_warnings = stored_warnings(accepted)
+    stamp(patient, actor)
     session.flush()
     changed = {name: {"before": audit_value(before[name]), "after": audit_value(after[name])}
                for name in after if before[name] != after[name]}
     record_audit(session, actor, "patient_update", "patients",
-                 {"patient": patient.pseudonym, "id": patient.id, "changes": changed})
+                 {"patient": patient.pseudonym, "id": patient.id, "changes": changed,
+                  "version": patient.version}, patient_id=patient.id)
     return patient
 
 

@@ -36,6 +36,7 @@ from alsrwe.store.models import (
 from alsrwe.store.reads.histories import load_histories
 from alsrwe.store.reads.patients import patient_in_scope
 from alsrwe.store.scope import SiteScope
+from alsrwe.store.writes.versions import stamp
 
 MODELS: Mapping[str, type[Base]] = {
     "alsfrs": AlsfrsAssessment, "measurements": Measurement, "administrations": Administration,
@@ -124,13 +125,17 @@ def add_record(
     model = MODELS[entry.table]
     row = model(patient_id=patient.id, **entry_columns(entry),
                 confirmed_warnings=stored_warnings(accepted))
+    stamp(row, actor, new=True)
     session.add(row)
     session.flush()
     detail = {"patient": patient.pseudonym, "id": getattr(row, "id", None),  # noqa: B009
-              **_described(entry.table, entry_columns(entry))}
+              **_described(entry.table, entry_columns(entry)),
+              "after": {name: audit_value(value) for name, value in entry_columns(entry).items()
+                        if value is not None}}
     if accepted:
         detail["confirmed_warnings"] = sorted({p.code for p in accepted})
-    record_audit(session, actor, f"{ACTIONS[entry.table]}_add", str(model.__tablename__), detail)
+    record_audit(session, actor, f"{ACTIONS[entry.table]}_add", str(model.__tablename__), detail,
+                 patient_id=patient.id)
     return row
 
 

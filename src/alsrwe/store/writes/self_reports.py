@@ -38,7 +38,7 @@ def issue_link(
     session.flush()
     record_audit(session, actor, "self_report_link_issue", "self_report_links",
                  {"patient": patient.pseudonym, "id": link.id,
-                  "expires_at": link.expires_at.isoformat()})
+                  "expires_at": link.expires_at.isoformat()}, patient_id=patient.id)
     return link
 
 
@@ -85,7 +85,7 @@ def revoke_link(
     session.refresh(link)
     if int(getattr(result, "rowcount", 0) or 0) == 1:
         record_audit(session, actor, "self_report_link_revoke", "self_report_links",
-                     {"patient": patient.pseudonym, "id": link.id})
+                     {"patient": patient.pseudonym, "id": link.id}, patient_id=patient.id)
     elif link.used_at is not None:
         raise InvalidInput([Problem(None, f"link {link.id} was already used on "
                                           f"{link.used_at.date().isoformat()}: a used link "
@@ -114,7 +114,8 @@ def review_self_report(
         session.flush()
         pseudonym = session.scalar(select(Patient.pseudonym).where(Patient.id == row.patient_id))
         record_audit(session, actor, "self_report_review", "alsfrs_assessments",
-                     {"patient": pseudonym, "id": row.id, "date": row.date.isoformat()})
+                     {"patient": pseudonym, "id": row.id, "date": row.date.isoformat()},
+                     patient_id=row.patient_id)
     return row
 
 

@@ -1,20 +1,26 @@
 """Writing many rows by their natural key: insert the new, update the changed, skip the same.
 
 A repeated import must create no duplicates and a corrected spreadsheet must update in place,
-so the import batch (:mod:`alsrwe.store.writes.imports`) writes through :func:`upsert`, inside
-the caller's transaction.
+so the import batch (:mod:`alsrwe.store.writes.imports`) writes through :func:`plan_upsert`
+and :func:`apply_upsert`, inside the caller's transaction. The plan comes first so that the
+import can judge the updates (e.g. a row that would overwrite a newer change) before writing.
+
+On a versioned table (:class:`~alsrwe.store.models.base.Versioned`) each written row also
+gets its provenance (``import_id``, ``import_row``), who wrote it and when, and an updated
+row its next version; these bookkeeping columns never count as a change of the row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.orm import Session
 
 from alsrwe.store.models import Base
+from alsrwe.store.models.base import VERSION_COLUMNS
 
 CHUNK = 5000
 """Rows (and key look-ups) per statement: under SQLite's and PostgreSQL's parameter limits."""
@@ -27,41 +33,94 @@ class UpsertCounts:
     unchanged: int
 
 
+@dataclass(slots=True)
+class UpsertPlan:
+    """What an upsert will do: the rows to insert and, for each row to update, its index in
+    the batch and the stored row (with its id, columns and, if versioned, version)."""
+
+    model: type[Base]
+    rows: Sequence[dict[str, Any]]
+    inserts: list[int] = field(default_factory=list)
+    updates: list[tuple[int, Row[Any]]] = field(default_factory=list)
+
+    @property
+    def counts(self) -> UpsertCounts:
+        return UpsertCounts(len(self.inserts), len(self.updates),
+                            len(self.rows) - len(self.inserts) - len(self.updates))
+
+    def changes(self, index: int, old: Row[Any]) -> dict[str, tuple[Any, Any]]:
+        """The columns row ``index`` changes in ``old``: name → (before, after)."""
+        row = self.rows[index]
+        return {name: (getattr(old, name), value) for name, value in row.items()
+                if getattr(old, name) != value}
+
+
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
 
-def upsert(session: Session, model: type[Base], rows: Sequence[dict[str, Any]],
-           key: Sequence[str]) -> UpsertCounts:
-    """Insert or update ``rows`` of ``model`` matched on the ``key`` columns.
+def versioned(model: type[Base]) -> bool:
+    return "version" in model.__table__.c
+
+
+def plan_upsert(session: Session, model: type[Base], rows: Sequence[dict[str, Any]],
+                key: Sequence[str]) -> UpsertPlan:
+    """Match ``rows`` of ``model`` on the ``key`` columns against the stored rows.
 
     Existing rows are looked up by the first key column (``patient_id`` or the table's own
-    natural key), compared column by column, and only those that differ are updated.
+    natural key) and compared column by column; only those that differ will be updated.
     """
+    plan = UpsertPlan(model, rows)
     if not rows:
-        return UpsertCounts(0, 0, 0)
+        return plan
     table = model.__table__
     columns = list(rows[0])
+    extra = [table.c[name] for name in VERSION_COLUMNS[:3]] if versioned(model) else []
     first = key[0]
     wanted = sorted({row[first] for row in rows})
-    existing: dict[tuple[Any, ...], Any] = {}
+    existing: dict[tuple[Any, ...], Row[Any]] = {}
     for chunk in _chunks(wanted):
-        stmt = select(table.c.id, *(table.c[name] for name in columns))
+        stmt = select(table.c.id, *(table.c[name] for name in columns), *extra)
         stmt = stmt.where(table.c[first].in_(chunk))
         for found in session.execute(stmt):
             existing[tuple(getattr(found, name) for name in key)] = found
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    for row in rows:
+    for index, row in enumerate(rows):
         old = existing.get(tuple(row[name] for name in key))
         if old is None:
-            inserts.append(row)
+            plan.inserts.append(index)
         elif any(getattr(old, name) != row[name] for name in columns):
-            updates.append({"id": old.id, **row})
+            plan.updates.append((index, old))
+    return plan
+
+
+def apply_upsert(session: Session, plan: UpsertPlan,
+                 provenance: Mapping[str, Any] | None = None,
+                 row_numbers: Sequence[int | None] | None = None) -> UpsertCounts:
+    """Write a plan; ``provenance`` (import id, who, when) and each row's number in its file
+    are stamped on every written row of a versioned table."""
+    stamped = versioned(plan.model) and provenance is not None
+
+    def written(index: int) -> dict[str, Any]:
+        row = dict(plan.rows[index])
+        if stamped:
+            row.update(provenance or {})
+            row["import_row"] = row_numbers[index] if row_numbers is not None else None
+        return row
+
+    inserts = [written(index) for index in plan.inserts]
+    updates = [{"id": old.id, **written(index),
+                **({"version": old.version + 1} if versioned(plan.model) else {})}
+               for index, old in plan.updates]
     for chunk in _chunks(inserts):
-        session.execute(insert(model), list(chunk))
+        session.execute(insert(plan.model), list(chunk))
     for chunk in _chunks(updates):
-        session.execute(update(model), list(chunk))
+        session.execute(update(plan.model), list(chunk))
     session.flush()
-    return UpsertCounts(len(inserts), len(updates), len(rows) - len(inserts) - len(updates))
+    return plan.counts
+
+
+def upsert(session: Session, model: type[Base], rows: Sequence[dict[str, Any]],
+           key: Sequence[str]) -> UpsertCounts:
+    """Plan and write at once (tables without provenance, e.g. sites)."""
+    return apply_upsert(session, plan_upsert(session, model, rows, key))

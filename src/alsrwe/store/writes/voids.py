@@ -21,12 +21,14 @@ from alsrwe.store.models import Patient, VoidedRecord
 from alsrwe.store.reads.records import scoped_record
 from alsrwe.store.scope import SiteScope
 from alsrwe.store.writes.records import ACTIONS, MODELS
+from alsrwe.store.writes.versions import lock_current
 
 REASON_FIELD = "void_reason"
 
 
 def void_record(session: Session, scope: SiteScope, table: str, record_id: int, reason: object,
-                *, actor: str, now: dt.datetime, patient_id: int | None = None) -> VoidedRecord:
+                *, actor: str, now: dt.datetime, patient_id: int | None = None,
+                expected_version: int | None = None) -> VoidedRecord:
     """Void one record of ``table`` (a tidy table name) for ``reason``, or raise.
 
     NotFound when the record is absent, outside the scope or (given ``patient_id``) another
@@ -37,6 +39,8 @@ def void_record(session: Session, scope: SiteScope, table: str, record_id: int, 
     owner: int = getattr(row, "patient_id")  # noqa: B009 (Base declares no columns)
     if patient_id is not None and owner != patient_id:
         raise NotFound(f"no such {table} record")
+    lock_current(session, row, expected_version,
+                 f"this {ACTIONS[table].replace('_', ' ')} record")
     text = clean_text(REASON_FIELD, reason if isinstance(reason, str) or reason is None
                       else str(reason))
     if text is None:
@@ -51,7 +55,8 @@ def void_record(session: Session, scope: SiteScope, table: str, record_id: int, 
     session.flush()
     pseudonym = session.scalar(select(Patient.pseudonym).where(Patient.id == owner))
     record_audit(session, actor, f"{ACTIONS[table]}_void", str(model.__tablename__),
-                 {"patient": pseudonym, "id": record_id, "reason": text, "before": values})
+                 {"patient": pseudonym, "id": record_id, "reason": text, "before": values},
+                 patient_id=owner)
     return voided
 
 
