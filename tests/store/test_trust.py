@@ -14,10 +14,11 @@ from alsrwe.domain.errors import InvalidInput, StaleVersion
 from alsrwe.domain.records import measurement_entry
 from alsrwe.interop.tidy_csv import export_tidy, import_tidy
 from alsrwe.store.db import unit_of_work
-from alsrwe.store.models import AuditEntry, ImportRun, Measurement
+from alsrwe.store.models import AuditEntry, ImportRun, Measurement, Site
 from alsrwe.store.reads.audit_log import AuditFilter, audit_entries, chain_head, verify_chain
 from alsrwe.store.scope import SiteScope
 from alsrwe.store.writes import add_record, correct_record
+from alsrwe.store.writes.accounts import change_role, create_account
 from tests.store.conftest import MakePatient
 
 TODAY = dt.date(2025, 3, 20)
@@ -214,3 +215,18 @@ def test_a_reimport_cannot_silently_undo_a_later_correction(engine: Engine,
         assert verify_chain(session) is None
     again = import_tidy(engine, tmp_path / "out", today=TODAY)  # nothing to overwrite now
     assert again.counts["measurements"] == (0, 0, 2)
+
+
+def test_a_role_change_is_audited_with_before_and_after(engine: Engine) -> None:
+    with unit_of_work(engine) as session:
+        session.add_all([Site(code="BER"), Site(code="ULM")])
+        session.flush()
+        create_account(session, "dora", "a-long-password-1", "clinician", ["BER"], actor="cli")
+    with unit_of_work(engine) as session:
+        change_role(session, "dora", "data_manager", ["BER", "ULM"], actor="admin")
+    with unit_of_work(engine, read_only=True) as session:
+        [entry] = audit_entries(session, AuditFilter(action="user_role_change"))
+        assert entry.actor == "admin"
+        assert entry.detail == {"username": "dora",
+                                "before": {"role": "clinician", "sites": ["BER"]},
+                                "after": {"role": "data_manager", "sites": ["BER", "ULM"]}}

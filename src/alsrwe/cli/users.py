@@ -18,7 +18,7 @@ from alsrwe.cli.common import (
 )
 from alsrwe.domain.access import normalize_username
 from alsrwe.store.db import unit_of_work
-from alsrwe.store.writes.accounts import create_account
+from alsrwe.store.writes.accounts import change_role, create_account
 
 user_app = typer.Typer(help="Manage the web app's user accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -51,3 +51,21 @@ def user_add(
     out.print(f"user [bold]{normalize_username(username)}[/bold] created ({role}) in "
               f"[bold]{shown(url)}[/bold]")
 
+
+
+@user_app.command("role")
+def user_role(
+    username: Annotated[str, typer.Argument(help="The user's login name.")],
+    role: Annotated[str, typer.Option(
+        help="admin, clinician, data_manager, analyst or patient.")],
+    site: Annotated[list[str] | None, typer.Option(
+        help="Site code (repeat for several; none for admin/analyst).")] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Change a user's role and sites (audited; their open sessions end)."""
+    with user_errors():
+        url = existing_registry(database)
+        with registry_engine(url) as engine, unit_of_work(engine) as session:
+            change_role(session, username, role, list(site or []), actor="cli")
+    out.print(f"user [bold]{normalize_username(username)}[/bold] is now {role} in "
+              f"[bold]{shown(url)}[/bold]")

@@ -74,6 +74,12 @@ def check_account(username: str, password: str, role: str | Role, sites: Sequenc
         raise AccountError(
             "password", f"must be {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters long"
         )
+    return check_role(role, sites)
+
+
+def check_role(role: str | Role, sites: Sequence[str]) -> Role:
+    """Validate a role with its sites: admins and analysts get none, every other role one or
+    more (AccountError naming ``sites`` otherwise)."""
     chosen = parse_role(role)
     if chosen in ALL_SITE_ROLES and sites:
         raise AccountError("sites", f"a user with role {chosen.value} sees every site; give none")
@@ -90,6 +96,7 @@ __all__ = [
     "PASSWORD_MIN_LENGTH",
     "RECORD_ROLES",
     "USERNAME_PATTERN",
+    "check_role",
     "Role",
     "check_account",
     "normalize_username",

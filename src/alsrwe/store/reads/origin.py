@@ -17,8 +17,9 @@ from alsrwe.store.models import AuditEntry, Patient, User
 
 DEMO_ACTOR = "alsrwe demo"
 """The actor of everything ``alsrwe demo`` writes."""
-SESSION_ACTIONS = ("login", "account_locked")
-"""Audited actions that change no data of the registry."""
+SESSION_ACTIONS = ("login", "login_refused", "logout", "account_locked", "view", "export",
+                   "extract", "backup")
+"""Audited actions that change no data of the registry (sessions, views, what left it)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from alsrwe.domain.access import Role, check_account, normalize_username
+from alsrwe.domain.access import Role, check_account, check_role, normalize_username
 from alsrwe.domain.errors import AccountError
 from alsrwe.store.audit import record_audit
 from alsrwe.store.models import Site, User, WebSession
@@ -62,6 +62,28 @@ def create_account(
     except IntegrityError:  # created meanwhile by a concurrent transaction
         raise AccountError("username", f"{name!r} already exists") from None
     record_audit(session, actor, "user_add", "users", {"username": name, "role": chosen.value})
+    return user
+
+
+def change_role(session: Session, username: str, role: str, site_codes: Sequence[str], *,
+                actor: str) -> User:
+    """Give a user another role and set of sites, audited with both before and after; their
+    open sessions end, so the new rights apply from their next login."""
+    user = get_user(session, normalize_username(username))
+    if user is None:
+        raise AccountError("username", f"no user {username!r}")
+    chosen = check_role(role, site_codes)
+    found = sites_by_code(session, site_codes)
+    missing = sorted(set(site_codes) - set(found))
+    if missing:
+        raise AccountError("sites", f"unknown site code(s): {', '.join(missing)}")
+    before = {"role": user.role.value, "sites": sorted(site.code for site in user.sites)}
+    user.role, user.sites = chosen, [found[c] for c in sorted(found)]
+    delete_sessions_of(session, user)
+    session.flush()
+    record_audit(session, actor, "user_role_change", "users", {
+        "username": user.username, "before": before,
+        "after": {"role": chosen.value, "sites": sorted(found)}})
     return user
 
 
@@ -163,6 +185,7 @@ def delete_expired_sessions(session: Session, now: dt.datetime, idle_since: dt.d
 
 __all__ = [
     "add_user",
+    "change_role",
     "create_account",
     "add_web_session",
     "delete_expired_sessions",
