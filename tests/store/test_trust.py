@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import threading
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from alsrwe.domain.errors import InvalidInput, StaleVersion
 from alsrwe.domain.records import measurement_entry
 from alsrwe.interop.tidy_csv import export_tidy, import_tidy
-from alsrwe.store.db import unit_of_work
+from alsrwe.store.db import make_engine, unit_of_work
 from alsrwe.store.models import AuditEntry, ImportRun, Measurement, Site
 from alsrwe.store.reads.audit_log import AuditFilter, audit_entries, chain_head, verify_chain
 from alsrwe.store.scope import SiteScope
@@ -230,3 +231,33 @@ def test_a_role_change_is_audited_with_before_and_after(engine: Engine) -> None:
         assert entry.detail == {"username": "dora",
                                 "before": {"role": "clinician", "sites": ["BER"]},
                                 "after": {"role": "data_manager", "sites": ["BER", "ULM"]}}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_the_application_role_may_append_to_the_trail_but_not_rewrite_it(
+    engine: Engine, make_patient: MakePatient
+) -> None:
+    """The two-role setup of docs/reliability.md: the web app's login role joins alsrwe_app."""
+    login = f"alsrwe_clinic_{secrets.token_hex(4)}"
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE ROLE {login} LOGIN IN ROLE alsrwe_app"))
+    app_engine = make_engine(engine.url.set(username=login).render_as_string(
+        hide_password=False))
+    try:
+        _measurement(app_engine, make_patient)  # the write path works as the app role
+        for statement in ("UPDATE audit_log SET actor = 'mallory'", "DELETE FROM audit_log",
+                          "TRUNCATE audit_log", "DELETE FROM audit_chain_head",
+                          "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only",
+                          "DROP TRIGGER audit_log_append_only ON audit_log"):
+            with pytest.raises(DBAPIError, match="permission denied|must be owner"), \
+                    app_engine.begin() as connection:
+                connection.execute(text(statement))
+        with unit_of_work(app_engine, read_only=True) as session:
+            assert verify_chain(session) is None
+            assert chain_head(session).entries == 1
+    finally:
+        app_engine.dispose()
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP OWNED BY {login}"))
+            connection.execute(text(f"DROP ROLE {login}"))

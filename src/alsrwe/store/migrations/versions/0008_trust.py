@@ -10,8 +10,10 @@ Create Date: 2026-12-01
   under concurrent writers on PostgreSQL (SQLite writers hold the database's write lock).
 - Triggers refuse UPDATE and DELETE of audit entries on both databases, and TRUNCATE on
   PostgreSQL, for every role including the owner unless it drops them (which only the owner
-  may do: docs/reliability.md describes the two-role setup with an application role that has
-  no such right).
+  may do). On PostgreSQL the group role ``alsrwe_app`` (created if the migrating role may)
+  gets the rights an application needs and no UPDATE, DELETE or TRUNCATE on the trail: the
+  web app logs in as a role that joins it, the migrations run as the owner
+  (docs/reliability.md, "Two roles").
 - ``imports``: one row per import; every record written by an import carries its id and row.
 - Each clinical table (patients and their records, treatments) gains ``version``,
   ``changed_at``, ``changed_by``, ``import_id`` and ``import_row``.
@@ -67,6 +69,36 @@ def _seal_existing_entries() -> None:
                   "last_hash": previous if count else None})
 
 
+APP_ROLE = "alsrwe_app"
+"""The group role an application's login role joins on PostgreSQL (docs/reliability.md)."""
+
+PG_APP_ROLE = f"""
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+        CREATE ROLE {APP_ROLE} NOLOGIN;
+    END IF;
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'no CREATEROLE right: create role {APP_ROLE} yourself (docs/reliability.md)';
+END $$
+"""
+PG_APP_GRANTS = f"""
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+        GRANT USAGE ON SCHEMA public TO {APP_ROLE};
+        GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {APP_ROLE};
+        GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {APP_ROLE};
+        REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {APP_ROLE};
+        REVOKE DELETE, TRUNCATE ON audit_chain_head FROM {APP_ROLE};
+        ALTER DEFAULT PRIVILEGES IN SCHEMA public
+            GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {APP_ROLE};
+        ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {APP_ROLE};
+    END IF;
+END $$
+"""
+
+
 def _refuse_changes(postgresql: bool) -> None:
     if postgresql:
         op.execute(PG_REFUSE)
@@ -76,6 +108,8 @@ def _refuse_changes(postgresql: bool) -> None:
                    "FOR EACH STATEMENT EXECUTE FUNCTION alsrwe_refuse_audit_change()")
         op.execute("ALTER TABLE audit_log ALTER COLUMN id DROP DEFAULT")
         op.execute("DROP SEQUENCE IF EXISTS audit_log_id_seq")
+        op.execute(PG_APP_ROLE)
+        op.execute(PG_APP_GRANTS)
         return
     for event in ("UPDATE", "DELETE"):
         op.execute(f"CREATE TRIGGER audit_log_no_{event.lower()} BEFORE {event} ON audit_log "
@@ -130,6 +164,12 @@ def downgrade() -> None:
             for column in ("import_row", "import_id", "changed_by", "changed_at", "version"):
                 batch.drop_column(column)
     if postgresql:
+        op.execute(f"DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') "
+                   f"THEN ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON TABLES FROM "
+                   f"{APP_ROLE}; ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON "
+                   f"SEQUENCES FROM {APP_ROLE}; REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "
+                   f"{APP_ROLE}; REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {APP_ROLE}; "
+                   f"REVOKE USAGE ON SCHEMA public FROM {APP_ROLE}; END IF; END $$")
         op.execute("DROP TRIGGER audit_log_no_truncate ON audit_log")
         op.execute("DROP TRIGGER audit_log_append_only ON audit_log")
         op.execute("DROP FUNCTION alsrwe_refuse_audit_change()")
