@@ -90,7 +90,7 @@ def correct_record(
     model = MODELS[table]
     row = scoped_record(session, scope, model, record_id)
     lock_current(session, row, expected_version, f"this {ACTIONS[table].replace('_', ' ')} "
-                 "record", _stored_columns(row, table))
+                 "record", lambda: _stored_columns(row, table))
     entry = record_entry(table, _merged(row, table, changes))
     patient_id: int = getattr(row, "patient_id")  # noqa: B009 (Base declares no columns)
     history = load_histories(session, [patient_id], without=(model, record_id))[patient_id]

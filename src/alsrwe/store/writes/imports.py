@@ -59,6 +59,8 @@ class ImportCounts:
     import_id: int | None = None
     updated: list[dict[str, Any]] = field(default_factory=list)
     """Each updated row: table, id, file row and the changed columns' values before/after."""
+    inserted: dict[str, list[list[int]]] = field(default_factory=dict)
+    """The ids of the rows inserted, per table, as ``[first, last]`` ranges."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +183,7 @@ def write_batch(
     written.confirmed_warnings = len(confirmed)
     record_audit(session, actor=actor, action="import", entity="tidy_csv", detail={
         "source": origin.source, "import_id": run.id, "files": dict(origin.files),
-        "counts": written.counts, "updated": written.updated,
+        "counts": written.counts, "inserted": written.inserted, "updated": written.updated,
         "confirmed_warnings": [{"file": p.file, "row": p.row, "code": p.code}
                                for p in confirmed[:AUDITED_WARNINGS]],
     })
@@ -196,6 +198,21 @@ def _plan_conflicts(plan: UpsertPlan | None, table: str, rows: Sequence[Row[Any]
                             origin.exported_at)
 
 
+def _id_ranges(session: Session, plan: UpsertPlan, import_id: int) -> list[list[int]]:
+    """The ids this import inserted (its rows at version 1), as ranges: the trail can then
+    tell when each record came to be, for the registry as it was on a past date."""
+    table = plan.model.__table__
+    ids = session.scalars(select(table.c.id).where(table.c.import_id == import_id,
+                                                   table.c.version == 1).order_by(table.c.id))
+    ranges: list[list[int]] = []
+    for found in ids:
+        if ranges and ranges[-1][1] == found - 1:
+            ranges[-1][1] = found
+        else:
+            ranges.append([found, found])
+    return ranges
+
+
 def _apply(session: Session, plan: UpsertPlan | None, table: str, rows: Sequence[Row[Any]],
            stamp: Mapping[str, Any], written: ImportCounts) -> None:
     """Write one table's plan with its provenance; note its counts and its updated rows."""
@@ -203,9 +220,12 @@ def _apply(session: Session, plan: UpsertPlan | None, table: str, rows: Sequence
         return
     counts = apply_upsert(session, plan, stamp, [row.line for row in rows])
     written.counts[table] = (counts.inserted, counts.updated, counts.unchanged)
+    name = str(plan.model.__tablename__)
+    if plan.inserts:
+        written.inserted[name] = _id_ranges(session, plan, stamp["import_id"])
     for index, old in plan.updates:
         written.updated.append({
-            "table": table, "id": old.id, "row": rows[index].line,
+            "table": name, "id": old.id, "row": rows[index].line,
             "changes": {name: {"before": audit_value(before), "after": audit_value(after)}
                         for name, (before, after) in plan.changes(index, old).items()
                         if name != "confirmed_warnings"}})

@@ -136,7 +136,7 @@ def update_patient(
     """
     patient = patient_in_scope(session, scope, patient_id)
     lock_current(session, patient, expected_version, f"patient {patient.pseudonym}",
-                 {**_stored(patient), **{n: getattr(patient, n) for n in GENETIC_DATES}})
+                 lambda: {**_stored(patient), **{n: getattr(patient, n) for n in GENETIC_DATES}})
     unknown = sorted(set(changes) - CHANGEABLE)
     if unknown:
         raise InvalidInput([Problem(name, "cannot be changed here") for name in unknown])

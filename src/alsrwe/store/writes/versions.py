@@ -10,8 +10,10 @@ changed the record and when.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alsrwe.domain.errors import StaleVersion
@@ -20,21 +22,25 @@ from alsrwe.store.models.base import Base, utc_now
 
 
 def lock_current(session: Session, row: Base, expected: int | None, what: str,
-                 shown: dict[str, Any] | None = None) -> None:
+                 shown: Callable[[], dict[str, Any]] | None = None) -> None:
     """Lock ``row`` and refuse the write if ``expected`` is not its stored version.
 
     ``expected=None`` means the caller has no version to state (the import, whose own
     check compares export times; the web edges require one). ``shown`` are the stored
-    values the conflict reports, for the page to show beside the user's.
+    values the conflict reports (read after the lock), for the page to show beside the user's.
     """
-    session.refresh(row, with_for_update=True)
+    table = row.__table__
+    session.execute(select(table.c.version).where(
+        table.c.id == getattr(row, "id")).with_for_update())  # noqa: B009
+    session.refresh(row)  # the values as committed now that no one else can change them
     current: int = getattr(row, "version")  # noqa: B009 (Base declares no columns)
     if expected is None or expected == current:
         return
     changed_at = getattr(row, "changed_at")  # noqa: B009
+    values = shown() if shown else {}
     raise StaleVersion(what, expected, current, getattr(row, "changed_by"),  # noqa: B009
                        changed_at.isoformat(timespec="seconds") if changed_at else None,
-                       {name: audit_value(value) for name, value in (shown or {}).items()})
+                       {name: audit_value(value) for name, value in values.items()})
 
 
 def stamp(row: Base, actor: str, *, new: bool = False) -> None:
