@@ -8,11 +8,23 @@ from __future__ import annotations
 
 # The help lists commands in the order they are registered, so the registry's come first.
 from alsrwe.cli import registry
-from alsrwe.cli import web, users, analysis, clinic
+from alsrwe.cli import web, users, analysis, clinic, audit, backup, extract
 from alsrwe.cli.common import app
 from alsrwe.cli.registry import DEMO_PASSWORD
 
-__all__ = ["DEMO_PASSWORD", "analysis", "app", "clinic", "main", "registry", "users", "web"]
+__all__ = [
+    "DEMO_PASSWORD",
+    "analysis",
+    "app",
+    "audit",
+    "backup",
+    "clinic",
+    "extract",
+    "main",
+    "registry",
+    "users",
+    "web",
+]
 
 
 def main() -> None:
