@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint venv clean bench bench-web bench-import bench-pages axe
+.PHONY: demo test lint venv clean bench bench-web bench-import bench-pages bench-soak axe
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -76,6 +76,10 @@ $(WRK):
 
 bench-web: $(STAMP) $(WRK)
 	$(BIN)/python benchmarks/bench_web.py --workers 2 --duration 20
+
+# 50 clients for 10 minutes against PostgreSQL on loopback (docs/reliability.md, "Load and soak").
+bench-soak: $(STAMP)
+	$(BIN)/python benchmarks/soak.py --clients 50 --duration 600 --workers 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache alsrwe.db report

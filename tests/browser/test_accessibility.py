@@ -67,7 +67,7 @@ def test_patient_page_with_its_charts_and_their_data(
     _check(axe_page, "patient", screenshots)
 
 
-@pytest.mark.parametrize("part", ["record", "summary"])
+@pytest.mark.parametrize("part", ["record", "summary", "history", "as-of"])
 def test_full_record_and_printable_summary(
     axe_page: Page, live_server: Live, screenshots: Path, part: str
 ) -> None:
@@ -128,3 +128,11 @@ def test_self_report_link_and_questionnaire_on_a_phone(
         _check(questionnaire, "self-report", screenshots)
     finally:
         phone.close()
+
+
+def test_the_audit_trail_page(axe_page: Page, live_server: Live, screenshots: Path) -> None:
+    log_in(axe_page, live_server.base, "admin")
+    axe_page.goto(f"{live_server.base}/admin/audit")
+    axe_page.get_by_role("button", name="Check the whole chain now").click()
+    assert "every entry's hash and link holds" in axe_page.content()
+    _check(axe_page, "audit-trail", screenshots)

@@ -18,6 +18,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import RouteContext, iter_route_contexts
 
 from alsrwe.web.deps import (
+    require_admin,
     require_aggregate_access,
     require_cohort_access,
     require_record_access,
@@ -61,6 +62,10 @@ def is_aggregate(route: RouteContext) -> bool:
     return require_aggregate_access in set(_calls(route.dependant))
 
 
+def is_admin_only(route: RouteContext) -> bool:
+    return require_admin in set(_calls(route.dependant))
+
+
 def is_scoped_aggregate(route: RouteContext) -> bool:
     """Aggregates of the user's own scope (cohort page, counts, sites): see test_cohort_scope."""
     return require_cohort_access in set(_calls(route.dependant))
@@ -76,7 +81,8 @@ def test_every_route_is_classified(app: FastAPI) -> None:
     for route in api_routes(app):
         if route.path in PUBLIC or route.path.startswith("/assets/"):
             continue
-        assert is_record_level(route) or is_aggregate(route) or is_scoped_aggregate(route), (
+        assert (is_record_level(route) or is_aggregate(route) or is_scoped_aggregate(route)
+                or is_admin_only(route)), (
             f"{route.path} is unclassified")
         path = route.path.replace(PATIENT_PARAMETER, "").replace(EVENT_PARAMETER, "")
         for parameter in (*RECORD_PARAMETERS, *CLINIC_PARAMETERS):

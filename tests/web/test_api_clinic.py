@@ -41,7 +41,8 @@ async def test_register_a_carrier_then_convert_them_to_als(
                                                                         "carrier")
     assert body["genetic_test_date"] == "2024-06-01"
     converted = await client.patch(f"/api/v1/patients/{body['id']}", headers=h, json={
-        "status": "patient", "onset_date": "2025-02-01", "onset_region": "lower_limb"})
+        "status": "patient", "onset_date": "2025-02-01", "onset_region": "lower_limb",
+        "version": 1})
     assert converted.status_code == 200, converted.text
     assert converted.json()["status"] == "patient"
     assert converted.json()["onset_date"] == "2025-02-01"
@@ -78,11 +79,11 @@ async def test_a_change_of_birth_year_is_a_warning_to_confirm(
 ) -> None:
     h = await headers(client)
     url = f"/api/v1/patients/{registry.ids['BER-001']}"
-    refused = await client.patch(url, json={"birth_year": 1969}, headers=h)
+    refused = await client.patch(url, json={"birth_year": 1969, "version": 1}, headers=h)
     assert refused.status_code == 422
     (item,) = refused.json()["detail"]
     assert item["type"] == "soft_rule"
-    accepted = await client.patch(url, json={"birth_year": 1969,
+    accepted = await client.patch(url, json={"birth_year": 1969, "version": 1,
                                              "confirm_warnings": [item["code"]]}, headers=h)
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["birth_year"] == 1969
@@ -113,13 +114,14 @@ async def test_start_pause_and_resume_a_treatment(
     assert twice.status_code == 422 and "already running" in twice.text
     paused = await client.post(f"/api/v1/treatments/{started.json()['id']}/end", headers=h,
                                json={"end_kind": "paused", "end_date": "2025-02-10",
-                                     "end_reason": "myelitis work-up"})
+                                     "end_reason": "myelitis work-up", "version": 1})
     assert paused.status_code == 200, paused.text
     detail = (await client.get(f"/api/v1/patients/{patient}")).json()
     assert detail["treatment_status"] == "paused" and detail["next_dose"] is None
     no_reason = await client.post(f"/api/v1/treatments/{started.json()['id']}/end",
                                   headers=h, json={"end_kind": "stopped",
-                                                   "end_date": "2025-02-11", "end_reason": " "})
+                                                   "end_date": "2025-02-11", "end_reason": " ",
+                                                   "version": 2})
     assert no_reason.status_code == 422
     resumed = await client.post(f"/api/v1/patients/{patient}/treatments", headers=h,
                                 json={"regimen": "tofersen_eu", "start_date": "2025-03-01"})
@@ -139,7 +141,7 @@ async def test_medications_are_recorded_and_stopped(
     assert created.status_code == 201, created.text
     assert created.json()["drug"] == "riluzole"
     stopped = await client.patch(f"/api/v1/medications/{created.json()['id']}", headers=h,
-                                 json={"stop_date": "2025-03-01"})
+                                 json={"stop_date": "2025-03-01", "version": 1})
     assert stopped.status_code == 200 and stopped.json()["stop_date"] == "2025-03-01"
 
 
@@ -155,7 +157,7 @@ async def test_a_voided_dose_leaves_the_schedule_and_is_kept_with_its_reason(
         assert last is not None
         dose_id = last.id
     voided = await client.post(f"/api/v1/administrations/{dose_id}/void", headers=h,
-                               json={"reason": "entered on the wrong patient"})
+                               json={"reason": "entered on the wrong patient", "version": 1})
     assert voided.status_code == 200, voided.text
     after = (await client.get(f"/api/v1/patients/{patient}")).json()["next_dose"]
     assert after["number"] == before["number"] - 1
@@ -219,7 +221,7 @@ async def test_a_void_reason_is_required_and_bounded(
             Administration.patient_id == registry.ids["BER-001"])).first()
     for reason in ("", "x" * 501, "bad\x07bell"):
         response = await client.post(f"/api/v1/administrations/{dose}/void", headers=h,
-                                     json={"reason": reason})
+                                     json={"reason": reason, "version": 1})
         assert response.status_code == 422, reason
     with unit_of_work(registry.engine) as session:
         assert session.get(Administration, dose) is not None

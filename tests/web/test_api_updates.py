@@ -93,7 +93,8 @@ async def test_a_valid_correction_is_saved_and_audited(
     record = _record(registry, model)
     h = await headers(client)
     audits = rows(registry, AuditEntry)
-    response = await client.patch(f"/api/v1/{PATHS[model]}/{record}", json=changes, headers=h)
+    response = await client.patch(f"/api/v1/{PATHS[model]}/{record}", json=changes,
+                                  headers={**h, "If-Match": '"1"'})
     assert response.status_code == 200, response.text
     assert expected.items() <= response.json().items()
     assert rows(registry, AuditEntry) == audits + 1
@@ -131,7 +132,8 @@ async def test_a_broken_rule_is_422_with_the_field_and_changes_nothing(
     before = _snapshot(registry, model, record)
     h = await headers(client)
     audits = rows(registry, AuditEntry)
-    response = await client.patch(f"/api/v1/{PATHS[model]}/{record}", json=changes, headers=h)
+    response = await client.patch(f"/api/v1/{PATHS[model]}/{record}", json=changes,
+                                  headers={**h, "If-Match": '"1"'})
     assert response.status_code == 422, response.text
     (detail,) = response.json()["detail"]
     assert detail["loc"] == ["body", loc] and message in detail["msg"]

@@ -124,13 +124,14 @@ async def test_adverse_event_follow_up(client: httpx.AsyncClient, registry: Regi
     h = await headers(client)
     event = await _pain_event(registry)
     response = await client.patch(f"/api/v1/adverse-events/{event}", headers=h,
-                                  json={"outcome": "recovered", "resolved_date": "2025-02-01"})
+                                  json={"outcome": "recovered", "resolved_date": "2025-02-01",
+                                        "version": 1})
     assert response.status_code == 200, response.text
     assert response.json()["outcome"] == "recovered"
     assert response.json()["resolved_date"] == "2025-02-01"
     assert response.json()["grade"] == 1  # unchanged
     early = await client.patch(f"/api/v1/adverse-events/{event}", headers=h,
-                               json={"resolved_date": "2024-12-01"})
+                               json={"resolved_date": "2024-12-01", "version": 2})
     assert early.status_code == 422
     assert early.json()["detail"][0]["loc"] == ["body", "resolved_date"]
     with unit_of_work(registry.engine) as session:
@@ -170,5 +171,8 @@ async def test_openapi_documents_the_writes(client: httpx.AsyncClient) -> None:
     assert patch["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/AdverseEventUpdate")
     assert set(schemas["AdverseEventUpdate"]["properties"]) == {
-        "outcome", "resolved_date", "action", "grade", "serious", "related", "confirm_warnings"}
+        "outcome", "resolved_date", "action", "grade", "serious", "related", "confirm_warnings",
+        "version"}
+    assert "428" in patch["responses"] and "409" in patch["responses"]
+    assert any(p["name"] == "if-match" for p in patch["parameters"])
     assert "dose_mg" in schemas["AdministrationCreate"]["properties"]

@@ -34,16 +34,17 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from alsrwe.domain.errors import Conflict, InvalidInput, NotFound
+from alsrwe.domain.errors import Conflict, InvalidInput, NotFound, StaleVersion, VersionRequired
 from alsrwe.store.db import head_revision, make_engine
 from alsrwe.web.cohort_view import CohortCache
 from alsrwe.web.deps import csrf_protect, refuse_control_characters, request_principal
-from alsrwe.web.errors import NotAuthenticated, WebError
+from alsrwe.web.errors import InvalidParameters, NotAuthenticated, WebError
 from alsrwe.web.page_cache import PageCache
 from alsrwe.web.principal import PrincipalCache
 from alsrwe.web.routes import (
     api,
     assets,
+    audit_pages,
     auth,
     cohort,
     corrections,
@@ -55,6 +56,8 @@ from alsrwe.web.routes import (
 )
 from alsrwe.web.settings import WebSettings
 from alsrwe.web.templating import make_templates, render
+from alsrwe.web.versions import etag
+from alsrwe.web.viewing import ViewLog
 
 API_PREFIX = "/api/v1"
 logger = logging.getLogger(__name__)
@@ -173,9 +176,13 @@ def problem_details(error: InvalidInput) -> list[dict[str, object]]:
     ``type`` is ``hard_rule`` (refused) or ``soft_rule`` (a warning: send the request again
     with its ``code`` in ``confirm_warnings`` to confirm it).
     """
-    return [{"loc": ["body", p.field] if p.field else ["body"], "msg": p.rule,
-             "type": "soft_rule" if p.soft else "hard_rule", "code": p.code}
-            for p in error.problems]
+    if isinstance(error, InvalidParameters):
+        locations = [list(location) for location in error.locations]
+    else:
+        locations = [["body", p.field] if p.field else ["body"] for p in error.problems]
+    return [{"loc": location, "msg": p.rule, "type": "soft_rule" if p.soft else "hard_rule",
+             "code": p.code}
+            for location, p in zip(locations, error.problems, strict=True)]
 
 
 async def invalid_input(request: Request, error: Exception) -> Response:
@@ -191,6 +198,25 @@ async def not_found(request: Request, error: Exception) -> Response:
     if _is_api(request):
         return JSONResponse({"detail": error.message}, status_code=404)
     return _error_page(request, 404, error.message)
+
+
+async def stale_version(request: Request, error: Exception) -> Response:
+    """409 for a change made on an old version: who changed the record, when, and its
+    current values (a form shows them beside the user's; this is the API's answer)."""
+    assert isinstance(error, StaleVersion)
+    if _is_api(request):
+        return JSONResponse({"detail": error.message, "current_version": error.current,
+                             "changed_by": error.changed_by, "changed_at": error.changed_at,
+                             "current": error.current_values}, status_code=409,
+                            headers={"ETag": etag(error.current)})
+    return _error_page(request, 409, error.message)
+
+
+async def version_required(request: Request, error: Exception) -> Response:
+    assert isinstance(error, VersionRequired)
+    if _is_api(request):
+        return JSONResponse({"detail": error.message}, status_code=428)
+    return _error_page(request, 428, error.message)
 
 
 async def conflict(request: Request, error: Exception) -> Response:
@@ -246,7 +272,9 @@ def create_app(settings: WebSettings, engine: Engine | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         gc.freeze()
+        app.state.view_log.start()
         yield
+        app.state.view_log.stop()
         app.state.cohort_cache.close()
         if owned:
             the_engine.dispose()
@@ -262,6 +290,7 @@ def create_app(settings: WebSettings, engine: Engine | None = None) -> FastAPI:
         lifespan=lifespan,
         dependencies=[Depends(refuse_control_characters), Depends(csrf_protect)],
     )
+    app.openapi = api.as_served(app)  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.plausibility = settings.plausibility()
     app.state.engine = the_engine
@@ -270,9 +299,11 @@ def create_app(settings: WebSettings, engine: Engine | None = None) -> FastAPI:
     app.state.cohort_cache = CohortCache()
     app.state.principals = PrincipalCache(settings.session_cache_seconds)
     app.state.page_cache = PageCache(settings.page_cache_entries)
+    app.state.view_log = ViewLog(the_engine)
     for router in (auth.router, dashboard.router, registration.router, patients.router,
                    record_pages.router, corrections.router, self_report.issuer,
-                   self_report.public, cohort.router, assets.router, api.router):
+                   self_report.public, cohort.router, audit_pages.router, assets.router,
+                   api.router):
         app.include_router(router)
     app.mount("/static", assets.StaticAssets(directory=str(files("alsrwe.web") / "static")),
               name="static")
@@ -281,7 +312,9 @@ def create_app(settings: WebSettings, engine: Engine | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(InvalidInput, invalid_input)
     app.add_exception_handler(NotFound, not_found)
+    app.add_exception_handler(StaleVersion, stale_version)
     app.add_exception_handler(Conflict, conflict)
+    app.add_exception_handler(VersionRequired, version_required)
     for unavailable in (DatabaseError, InterfaceError, PoolTimeout):
         app.add_exception_handler(unavailable, database_unavailable)
     app.add_exception_handler(Exception, server_error)

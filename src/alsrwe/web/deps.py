@@ -17,13 +17,14 @@ from typing import Annotated
 
 import anyio
 from fastapi import Depends, Path, Request
+from pydantic import AfterValidator
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from alsrwe.domain.access import AGGREGATE_ROLES, COHORT_ROLES, RECORD_ROLES, Role
-from alsrwe.domain.cells import control_characters
-from alsrwe.domain.errors import InvalidInput, Problem
+from alsrwe.domain.cells import CONTROL_CHARACTER, control_characters
+from alsrwe.domain.errors import NotFound, Problem
 from alsrwe.domain.plausibility import PlausibilitySettings
 from alsrwe.domain.regimens import REGIMENS, Regimen
 from alsrwe.store.db import begin_unit, end_unit, unit_of_work
@@ -42,7 +43,13 @@ from alsrwe.web.auth import (
     touch_due,
     utc_now,
 )
-from alsrwe.web.errors import CsrfRejected, Forbidden, NotAuthenticated
+from alsrwe.web.errors import (
+    CsrfRejected,
+    Forbidden,
+    InvalidParameters,
+    Location,
+    NotAuthenticated,
+)
 from alsrwe.web.principal import Principal, PrincipalCache
 from alsrwe.web.settings import WebSettings
 
@@ -95,8 +102,21 @@ async def get_plausibility(request: Request) -> PlausibilitySettings:
     return rules
 
 
-RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="A record's id")]
-"""Ids in a path: outside the database's integer range they answer 422, never a 500."""
+def existing_id(value: int) -> int:
+    """``value`` if a record could have it; NotFound (a 404) for an id below 1 or beyond the
+    database's integer column, without asking the database (PostgreSQL refuses such a
+    parameter outright, SQLite would overflow)."""
+    if not 1 <= value <= MAX_ID:
+        raise NotFound("no record has this id")
+    return value
+
+
+RecordId = Annotated[int, Path(description="A record's id: any integer (one that no record "
+                                           "can have is a 404, as an unknown one)"),
+                     AfterValidator(existing_id)]
+"""Ids in a path. Any integer is a well-formed id, so one outside the database's integer range
+is not a 422 but a 404 like any id that names no record (and never a 500). ``existing_id``
+raises NotFound, which pydantic lets through (it wraps only ValueError and AssertionError)."""
 
 Settings = Annotated[WebSettings, Depends(get_settings)]
 Db = Annotated[Session, Depends(get_db, scope="function")]
@@ -181,6 +201,8 @@ def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
 
 
 require_record_access = require_roles(*RECORD_ROLES)
+require_admin = require_roles(Role.ADMIN)
+"""The audit trail's page: administrators only (it names every user and patient)."""
 require_aggregate_access = require_roles(*AGGREGATE_ROLES)
 require_cohort_access = require_roles(*COHORT_ROLES)
 """Aggregates within the user's scope: own sites for clinicians, every site for analysts."""
@@ -233,14 +255,15 @@ async def csrf_protect(request: Request, principal: OptionalUser) -> None:
 
 async def refuse_control_characters(request: Request) -> None:
     """No NUL byte or other control character in a path or query string, at any route: they
-    are never data, and a database may choke on them (a 422 naming the parameter)."""
-    problems = [Problem(name, f"contains the control character(s) {', '.join(found)}",
-                        "text.control_character")
-                for name, value in (("path", request.url.path),
-                                    *request.query_params.multi_items())
-                if (found := control_characters(value))]
+    are never data, and a database may choke on them (a 422 naming the parameter, at
+    ``loc`` ``["path"]`` or ``["query", name]``)."""
+    parts: list[tuple[Location, str, str]] = [(("path",), "path", request.url.path)]
+    parts += [(("query", name), name, value) for name, value in request.query_params.multi_items()]
+    problems = [(location, Problem(name, f"contains the control character(s) {', '.join(found)}",
+                                   CONTROL_CHARACTER))
+                for location, name, value in parts if (found := control_characters(value))]
     if problems:
-        raise InvalidInput(problems)
+        raise InvalidParameters(problems)
 
 
 async def patient_from_path(db: Db, user: CurrentUser, patient_id: RecordId) -> Patient:
@@ -266,6 +289,7 @@ __all__ = [
     "Today",
     "csrf_protect",
     "current_user",
+    "existing_id",
     "get_db",
     "get_regimen",
     "get_settings",

@@ -2,6 +2,7 @@
 
     AlsrweError (alsrwe.domain.errors)
      ├── InvalidInput      → 422: next to the field on a form, a JSON list in the API
+     │    └── InvalidParameters   the same, for the path or query string (``loc`` says where)
      ├── NotFound          → 404 (absent, or outside the user's sites: never a 403)
      ├── Conflict          → 409
      └── WebError          an HTTP answer of the web alone
@@ -14,7 +15,12 @@ Each is rendered once, by the handlers of ``alsrwe.web.app``.
 
 from __future__ import annotations
 
-from alsrwe.domain.errors import AlsrweError
+from collections.abc import Iterable
+
+from alsrwe.domain.errors import AlsrweError, InvalidInput, Problem
+
+Location = tuple[str, ...]
+"""Where a problem is in the request, as FastAPI spells it: ``("query", "q")``, ``("path",)``."""
 
 
 class WebError(AlsrweError):
@@ -43,4 +49,15 @@ class CsrfRejected(WebError):
     message = "the form expired or did not come from this site; reload the page and try again"
 
 
-__all__ = ["CsrfRejected", "Forbidden", "NotAuthenticated", "WebError"]
+class InvalidParameters(InvalidInput):
+    """Broken rules in the path or the query string rather than the body: the API's 422 names
+    each problem's place (``loc``), as it does for the body."""
+
+    def __init__(self, located: Iterable[tuple[Location, Problem]]) -> None:
+        pairs = tuple(located)
+        super().__init__(problem for _, problem in pairs)
+        self.locations: tuple[Location, ...] = tuple(location for location, _ in pairs)
+
+
+__all__ = ["CsrfRejected", "Forbidden", "InvalidParameters", "Location", "NotAuthenticated",
+           "WebError"]

@@ -9,9 +9,20 @@ the same way.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    StringConstraints,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from alsrwe.domain.events import OnsetRegion
 from alsrwe.domain.patient import PatientStatus, Sex
@@ -23,6 +34,48 @@ if TYPE_CHECKING:
     from alsrwe.store.reads.patient_file import PatientFile
 
 
+NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+"""What every text the API reads may hold, as a JSON Schema pattern: no character of Unicode
+category Cc (C0 controls, DEL, C1 controls), as ``alsrwe.domain.cells`` refuses them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Documented:
+    """JSON Schema keywords of a rule that the edge or the domain enforces in its own words
+    (the words the pages and the importer use), stated in the OpenAPI document so that a
+    client knows it; pydantic does not check them a second time."""
+
+    keywords: tuple[tuple[str, Any], ...]
+
+    @classmethod
+    def of(cls, **keywords: Any) -> Documented:
+        return cls(tuple(keywords.items()))
+
+    def __get_pydantic_json_schema__(self, core_schema: CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema.update(self.keywords)
+        return schema
+
+
+NoControlCharacters = Documented.of(pattern=NO_CONTROL_CHARACTERS)
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+def _iso_date(value: Any) -> Any:
+    """Only ``YYYY-MM-DD`` (JSON Schema's ``format: date``) is a date: pydantic alone would
+    also read ``0`` or ``"1700000000"`` as seconds since 1970."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+"""A date in a query string or a JSON body: ``YYYY-MM-DD`` only."""
+
+
 def _blank_is_none(value: Any) -> Any:
     """HTML forms send an unset filter as an empty string: treat it as absent."""
     return None if value == "" else value
@@ -31,9 +84,9 @@ def _blank_is_none(value: Any) -> Any:
 Blankable = BeforeValidator(_blank_is_none)
 
 
-PseudonymPart = Annotated[str, StringConstraints(max_length=40)]
-SiteCode = Annotated[str, StringConstraints(max_length=16)]
-VariantName = Annotated[str, StringConstraints(max_length=64)]
+PseudonymPart = Annotated[str, StringConstraints(max_length=40), NoControlCharacters]
+SiteCode = Annotated[str, StringConstraints(max_length=16), NoControlCharacters]
+VariantName = Annotated[str, StringConstraints(max_length=64), NoControlCharacters]
 
 
 class PatientListQuery(BaseModel):
@@ -121,6 +174,8 @@ class PatientDetailPublic(PatientPublic):
         default=None, description="Latest treatment course: active, paused or stopped")
     flags: list[str] = Field(default_factory=list,
                              description="What needs attention, urgent first, in words")
+    version: int = Field(default=1, description="The patient's details' version (also the "
+                                                "ETag): send it back with a change")
 
     @classmethod
     def of(cls, record: PatientFile) -> PatientDetailPublic:
@@ -154,6 +209,7 @@ class PatientDetailPublic(PatientPublic):
             counselling_date=patient.counselling_date,
             treatment_status=record.course.status.value if record.course else None,
             flags=[flag.text for flag in record.flags],
+            version=patient.version,
         )
 
 
@@ -168,6 +224,7 @@ class TreatmentPublic(BaseModel):
     end_date: dt.date | None
     end_kind: str | None = Field(description="paused or stopped")
     end_reason: str | None
+    version: int = Field(description="Send it back with a change (If-Match or body)")
 
 
 class TreatmentsPublic(BaseModel):
@@ -199,7 +256,12 @@ class ErrorPublic(BaseModel):
 
 
 __all__ = [
+    "ISO_DATE",
+    "NO_CONTROL_CHARACTERS",
+    "Documented",
     "ErrorPublic",
+    "IsoDate",
+    "NoControlCharacters",
     "NextDosePublic",
     "PatientBase",
     "PatientDetailPublic",

@@ -11,16 +11,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from alsrwe.domain.alsfrs import AssessmentSource
 from alsrwe.domain.biomarkers import MeasurementKind
+from alsrwe.domain.errors import Problem
 from alsrwe.domain.events import MilestoneKind
 from alsrwe.domain.regimens import AdministrationStatus
 from alsrwe.domain.safety import AeAction, AeOutcome, AeTerm
 from alsrwe.store.models import MAX_ID
 from alsrwe.store.reads.directory import MAX_PAGE_SIZE
 from alsrwe.store.reads.record_pages import Paging
+from alsrwe.web.errors import InvalidParameters
+from alsrwe.web.schemas import IsoDate, NoControlCharacters
 
 
 class RecordListQuery(BaseModel):
@@ -30,16 +33,16 @@ class RecordListQuery(BaseModel):
 
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = 25
     offset: Annotated[int, Field(ge=0, le=MAX_ID)] = 0
-    start: dt.date | None = Field(default=None, description="On or after this date")
-    end: dt.date | None = Field(default=None, description="On or before this date")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> RecordListQuery:
-        if self.start is not None and self.end is not None and self.end < self.start:
-            raise ValueError("end must not be before start")
-        return self
+    start: IsoDate | None = Field(default=None, description="On or after this date")
+    end: IsoDate | None = Field(default=None, description="On or before this date, not before "
+                                                          "start")
 
     def paging(self) -> Paging:
+        """The page asked for; a 422 naming ``end`` when it is before ``start`` (a rule of
+        two parameters, which JSON Schema cannot state)."""
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise InvalidParameters([(("query", "end"), Problem(
+                "end", f"{self.end} is before start {self.start}"))])
         return Paging(self.limit, self.offset, self.start, self.end)
 
 
@@ -53,7 +56,7 @@ class MeasurementListQuery(RecordListQuery):
 
 
 class AdministrationListQuery(RecordListQuery):
-    drug: Annotated[str | None, Field(max_length=64)] = None
+    drug: Annotated[str, StringConstraints(max_length=64), NoControlCharacters] | None = None
     status: AdministrationStatus | None = None
 
 
@@ -69,6 +72,7 @@ class AlsfrsPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int = Field(description="For PATCH /alsfrs/{id} and POST /alsfrs/{id}/review")
+    version: int = Field(description="Send it back with a change (If-Match or body)")
     date: dt.date
     source: AssessmentSource
     items: list[int] = Field(description="q1 … q12, each 0-4; q5 is 5b when gastrostomy")
@@ -93,6 +97,7 @@ class MeasurementPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    version: int = Field(description="Send it back with a change (If-Match or body)")
     date: dt.date
     kind: MeasurementKind
     value: float
@@ -109,6 +114,7 @@ class AdministrationPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    version: int = Field(description="Send it back with a change (If-Match or body)")
     date: dt.date
     drug: str
     dose_mg: float | None
@@ -125,6 +131,7 @@ class AdverseEventPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    version: int = Field(description="Send it back with a change (If-Match or body)")
     onset_date: dt.date
     term: AeTerm
     term_text: str | None
@@ -144,6 +151,7 @@ class MilestonePublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    version: int = Field(description="Send it back with a change (If-Match or body)")
     date: dt.date
     kind: MilestoneKind
 
@@ -156,6 +164,7 @@ class MedicationPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    version: int = Field(description="Send it back with a change (If-Match or body)")
     drug: str
     start_date: dt.date
     stop_date: dt.date | None = Field(description="null while ongoing")

@@ -15,7 +15,19 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from alsrwe.domain.audit_chain import ChainBreak, ChainEntry, ChainHead, find_break
-from alsrwe.store.models import AuditChainHead, AuditEntry, Patient
+from alsrwe.store.models import (
+    Administration,
+    AdverseEvent,
+    AlsfrsAssessment,
+    AuditChainHead,
+    AuditEntry,
+    Base,
+    Measurement,
+    Medication,
+    Milestone,
+    Patient,
+    Treatment,
+)
 
 VERIFY_BATCH = 5000
 """Entries fetched per round trip while verifying (bounded memory on any trail)."""
@@ -100,4 +112,29 @@ def audit_entries(session: Session, wanted: AuditFilter = AuditFilter(), *,
                      entry.detail) for entry, pseudonym in rows]
 
 
-__all__ = ["AuditFilter", "AuditRow", "audit_entries", "chain_head", "verify_chain"]
+def patient_imports(session: Session, patient_id: int) -> Sequence[AuditRow]:
+    """The imports that last wrote the patient's details or any of their records (an import's
+    entry names no single patient; each row it writes carries its ``import_id``)."""
+    import_ids: set[int] = set()
+    models: tuple[type[Base], ...] = (Patient, *_record_models())
+    for model in models:
+        table = model.__table__
+        key = table.c.id if model is Patient else table.c.patient_id
+        import_ids.update(found for found in session.scalars(
+            select(table.c.import_id).where(key == patient_id,
+                                            table.c.import_id.is_not(None)).distinct()))
+    if not import_ids:
+        return []
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "import")
+                              .order_by(AuditEntry.id.desc()))
+    return [AuditRow(e.id, e.at, e.actor, e.action, e.entity, None, e.detail) for e in entries
+            if isinstance(e.detail, dict) and e.detail.get("import_id") in import_ids]
+
+
+def _record_models() -> tuple[type[Base], ...]:
+    return (AlsfrsAssessment, Measurement, Administration, Medication, AdverseEvent,
+            Milestone, Treatment)
+
+
+__all__ = ["AuditFilter", "AuditRow", "audit_entries", "chain_head", "patient_imports",
+           "verify_chain"]

@@ -81,6 +81,7 @@ class ScoredAssessment:
     reviewed_at: dt.datetime | None
     reviewed_by: str | None
     confirmed_warnings: ConfirmedWarnings | None = None
+    version: int = 1
 
     @property
     def awaits_review(self) -> bool:
@@ -110,6 +111,7 @@ def score(row: AlsfrsAssessment) -> ScoredAssessment:
         reviewed_at=row.reviewed_at,
         reviewed_by=row.reviewed_by,
         confirmed_warnings=row.confirmed_warnings,
+        version=row.version,
     )
 
 

@@ -14,9 +14,10 @@ call them; never a query in the handler. Another site's record is a 404, as for 
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.security import APIKeyCookie, APIKeyHeader
 from pydantic import BaseModel
 
@@ -40,6 +41,8 @@ from alsrwe.web.schemas import (
     PatientPublic,
     PatientsPublic,
 )
+from alsrwe.web.versions import etag
+from alsrwe.web.viewing import log_view
 
 session_cookie = APIKeyCookie(
     name=SESSION_COOKIE, auto_error=False, description="Session cookie set by POST /login"
@@ -49,6 +52,51 @@ csrf_header = APIKeyHeader(
     description="The session's CSRF token; required on POST, PUT, PATCH and DELETE",
 )
 
+API_PREFIX = "/api/v1"
+WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+
+
+def security_requirements(method: str) -> list[dict[str, list[str]]]:
+    """What an operation needs: the session cookie, and for a write the CSRF header as well.
+
+    FastAPI lists each security dependency as an alternative (cookie *or* header), which would
+    tell a client that either one is enough; one requirement naming both means both.
+    """
+    needed: dict[str, list[str]] = {session_cookie.scheme_name: []}
+    if method in WRITE_METHODS:
+        needed[csrf_header.scheme_name] = []
+    return [needed]
+
+
+UNREADABLE_BODY = {
+    "description": "The body cannot be read: not UTF-8, or not the declared content type",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorPublic"}}},
+}
+"""FastAPI's own answer (400, ``{"detail": "There was an error parsing the body"}``) to a body
+it cannot decode, before any schema applies."""
+
+
+def as_served(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """``app.openapi``, completed with what FastAPI does not declare by itself for every
+    ``/api/v1`` operation: its real security requirement, and the 400 of an unreadable body
+    for an operation that reads one."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            for path, operations in document.get("paths", {}).items():
+                if path.startswith(API_PREFIX):
+                    for method, operation in operations.items():
+                        operation["security"] = security_requirements(method)
+                        if "requestBody" in operation:
+                            operation["responses"].setdefault("400", UNREADABLE_BODY)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    return openapi
+
+
 ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorPublic, "description": "Not logged in"},
     403: {"model": ErrorPublic, "description": "Role not allowed, or CSRF token missing"},
@@ -57,7 +105,7 @@ ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 router = APIRouter(
-    prefix="/api/v1",
+    prefix=API_PREFIX,
     dependencies=[Depends(session_cookie), Depends(csrf_header)],
     responses=ERRORS,
 )
@@ -93,10 +141,14 @@ def read_patients(
 
 @records.get("/patients/{patient_id}", responses={404: {"model": ErrorPublic}})
 def read_patient(
-    db: Db, user: CurrentUser, patient_id: RecordId, today: Today, regimen: ActiveRegimen
+    request: Request, response: Response, db: Db, user: CurrentUser, patient_id: RecordId,
+    today: Today, regimen: ActiveRegimen,
 ) -> PatientDetailPublic:
-    """One patient with stages, ΔFRS and next dose; 404 if absent or at another site."""
+    """One patient with stages, ΔFRS and next dose; 404 if absent or at another site. The
+    ETag is the version of the patient's details (send it in If-Match to change them)."""
     record = patient_file(db, user.scope, patient_id, today=today, regimen=regimen)
+    log_view(request, user, "api_patient", patient_id)
+    response.headers["ETag"] = etag(record.patient.version)
     return PatientDetailPublic.of(record)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from alsrwe.domain import records as entries
@@ -35,6 +35,7 @@ from alsrwe.web.deps import (
 )
 from alsrwe.web.routes.api_writes import CONFIRM, RESPONSES, record_in_scope
 from alsrwe.web.schemas import (
+    NoControlCharacters,
     PatientDetailPublic,
     Sod1Public,
     TreatmentPublic,
@@ -52,6 +53,7 @@ from alsrwe.web.schemas_writes import (
     TreatmentEndRequest,
     VoidRequest,
 )
+from alsrwe.web.versions import VERSIONED, IfMatch, etag, stated_version
 
 router = APIRouter(
     tags=["clinic writes"], responses=RESPONSES, dependencies=[Depends(require_record_access)]
@@ -70,7 +72,8 @@ def _detail(db: Db, user: CurrentUser, patient_id: int, today: Today,
 
 @router.get("/sod1-variants/normalised", tags=["reference"])
 def normalise_sod1_variant(
-    name: Annotated[str, Query(min_length=1, max_length=64, description=SOD1)],
+    name: Annotated[str, NoControlCharacters,
+                    Query(min_length=1, max_length=64, description=SOD1)],
 ) -> Sod1Public:
     """The stored form of an SOD1 variant name (HGVS protein and legacy), or a 422 naming the
     rule it breaks; the registration form checks the name with it as it is typed."""
@@ -91,16 +94,19 @@ def create_patient(db: Db, user: CurrentUser, today: Today, regimen: ActiveRegim
     return _detail(db, user, patient.id, today, regimen)
 
 
-@router.patch("/patients/{patient_id}", tags=["patients"])
-def update_patient_details(db: Db, user: CurrentUser, patient: PatientInScope, today: Today,
-                           regimen: ActiveRegimen,
-                           body: PatientUpdate) -> PatientDetailPublic:
+@router.patch("/patients/{patient_id}", tags=["patients"], responses=VERSIONED)
+def update_patient_details(response: Response, db: Db, user: CurrentUser,
+                           patient: PatientInScope, today: Today, regimen: ActiveRegimen,
+                           body: PatientUpdate, if_match: IfMatch = None) -> PatientDetailPublic:
     """Change a patient's details; a carrier converts to ALS with ``status`` patient and an
     ``onset_date``, keeping their record and history."""
-    changes = body.model_dump(exclude_unset=True, exclude={CONFIRM})
+    changes = body.model_dump(exclude_unset=True, exclude={CONFIRM, "version"})
+    expected = stated_version(if_match, body.version, f"patient {patient.pseudonym}")
     update_patient(db, user.scope, patient.id, changes, actor=user.username, today=today,
-                   confirmed=body.confirm_warnings)
-    return _detail(db, user, patient.id, today, regimen)
+                   confirmed=body.confirm_warnings, expected_version=expected)
+    detail = _detail(db, user, patient.id, today, regimen)
+    response.headers["ETag"] = etag(detail.version)
+    return detail
 
 
 @router.get("/patients/{patient_id}/treatments", tags=["treatments"])
@@ -125,14 +131,17 @@ async def treatment_in_scope(db: Db, user: CurrentUser, treatment_id: RecordId) 
     return row.id
 
 
-@router.post("/treatments/{treatment_id}/end", tags=["treatments"])
+@router.post("/treatments/{treatment_id}/end", tags=["treatments"], responses=VERSIONED)
 def end_treatment_period(db: Db, user: CurrentUser,
                          treatment_id: Annotated[int, Depends(treatment_in_scope)],
-                         today: Today, body: TreatmentEndRequest) -> TreatmentPublic:
+                         today: Today, body: TreatmentEndRequest,
+                         if_match: IfMatch = None) -> TreatmentPublic:
     """Pause or stop a running treatment period, with the reason; resume by starting a new
     period on the same regimen."""
     row = end_treatment(db, user.scope, treatment_id, body.end_kind, body.end_date,
-                        body.end_reason, actor=user.username, today=today)
+                        body.end_reason, actor=user.username, today=today,
+                        expected_version=stated_version(if_match, body.version,
+                                                        "this treatment"))
     return TreatmentPublic.model_validate(row)
 
 
@@ -150,15 +159,18 @@ async def medication_in_scope(db: Db, user: CurrentUser, medication_id: RecordId
     return await record_in_scope(db, user, "medications", medication_id)
 
 
-@router.patch("/medications/{medication_id}", tags=["record writes"])
+@router.patch("/medications/{medication_id}", tags=["record writes"],
+              responses=VERSIONED)
 def update_medication(db: Db, user: CurrentUser,
                       record_id: Annotated[int, Depends(medication_in_scope)], today: Today,
-                      rules: Plausibility, body: MedicationUpdate) -> MedicationPublic:
+                      rules: Plausibility, body: MedicationUpdate,
+                      if_match: IfMatch = None) -> MedicationPublic:
     """Correct a medication course, e.g. record its stop date."""
     row = correct_record(db, user.scope, "medications", record_id,
-                         body.model_dump(exclude_unset=True, exclude={CONFIRM}),
+                         body.model_dump(exclude_unset=True, exclude={CONFIRM, "version"}),
                          actor=user.username, today=today, confirmed=body.confirm_warnings,
-                         settings=rules)
+                         settings=rules, expected_version=stated_version(
+                             if_match, body.version, "this medication record"))
     return MedicationPublic.model_validate(row, from_attributes=True)
 
 
@@ -166,9 +178,12 @@ def _add_void_route(table: str, path: str) -> None:
     async def in_scope(db: Db, user: CurrentUser, record_id: RecordId) -> int:
         return await record_in_scope(db, user, table, record_id)
 
-    def void(db: Db, user: CurrentUser, record_id: int, body: VoidRequest) -> VoidedPublic:
+    def void(db: Db, user: CurrentUser, record_id: int, body: VoidRequest,
+             if_match: IfMatch = None) -> VoidedPublic:
         voided = void_record(db, user.scope, table, record_id, body.reason,
-                             actor=user.username, now=utc_now())
+                             actor=user.username, now=utc_now(),
+                             expected_version=stated_version(if_match, body.version,
+                                                             f"this {table} record"))
         return VoidedPublic.model_validate(voided)
 
     # The closure's dependency cannot be named in a (string) annotation: set it as an object.
@@ -176,7 +191,8 @@ def _add_void_route(table: str, path: str) -> None:
     void.__doc__ = (f"Void a {table.replace('_', ' ')} record entered in error: it leaves every "
                     "analysis, export and rule, and is kept with the reason and the audit trail.")
     router.add_api_route(f"/{path}/{{record_id}}/void", void, methods=["POST"],
-                         name=f"void_{table}", tags=["record writes"])
+                         name=f"void_{table}", tags=["record writes"],
+                         responses=VERSIONED)
 
 
 for _table, _path in VOID_PATHS.items():

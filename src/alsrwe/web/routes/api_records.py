@@ -54,6 +54,7 @@ from alsrwe.web.schemas_records import (
     SitesPublic,
     VariantCountPublic,
 )
+from alsrwe.web.viewing import viewed_patient_records
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorPublic, "description": "No such patient, or at another site"},
@@ -61,7 +62,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 router = APIRouter()
 records = APIRouter(
     prefix="/patients/{patient_id}", tags=["patient records"], responses=NOT_FOUND,
-    dependencies=[Depends(require_record_access)],
+    dependencies=[Depends(require_record_access), Depends(viewed_patient_records)],
 )
 aggregates = APIRouter(tags=["aggregates"], dependencies=[Depends(require_cohort_access)])
 

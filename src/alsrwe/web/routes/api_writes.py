@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar, cast
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -56,6 +56,7 @@ from alsrwe.web.schemas_writes import (
     MilestoneCreate,
     MilestoneUpdate,
 )
+from alsrwe.web.versions import VERSIONED, IfMatch, etag, stated_version
 
 P = TypeVar("P", bound=BaseModel)
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -63,6 +64,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"description": "A field breaks a rule: detail lists each field and its rule"},
 }
 CONFIRM = "confirm_warnings"
+VERSION = "version"
 
 router = APIRouter(
     tags=["record writes"], responses=RESPONSES, dependencies=[Depends(require_record_access)]
@@ -151,10 +153,16 @@ def create_milestone(db: Db, user: CurrentUser, patient: PatientInScope, today: 
 
 
 def _correct(table: str, db: Db, user: CurrentUser, record_id: int, today: Today,
-             rules: Plausibility, body: BaseModel) -> Any:
-    changes = body.model_dump(exclude_unset=True, exclude={CONFIRM})
-    return correct_record(db, user.scope, table, record_id, changes, actor=user.username,
-                          today=today, confirmed=getattr(body, CONFIRM), settings=rules)
+             rules: Plausibility, body: BaseModel, if_match: str | None,
+             response: Response) -> Any:
+    """Correct a record on the version the client read; the new version is the ETag."""
+    changes = body.model_dump(exclude_unset=True, exclude={CONFIRM, VERSION})
+    expected = stated_version(if_match, getattr(body, VERSION), f"this {table} record")
+    row = correct_record(db, user.scope, table, record_id, changes, actor=user.username,
+                         today=today, confirmed=getattr(body, CONFIRM), settings=rules,
+                         expected_version=expected)
+    response.headers["ETag"] = etag(getattr(row, VERSION))
+    return row
 
 
 AlsfrsId = Annotated[int, Depends(assessment_in_scope)]
@@ -164,19 +172,25 @@ AdverseEventId = Annotated[int, Depends(event_in_scope)]
 MilestoneId = Annotated[int, Depends(milestone_in_scope)]
 
 
-@router.patch("/adverse-events/{event_id}")
-def update_adverse_event(db: Db, user: CurrentUser, record_id: AdverseEventId, today: Today,
-                         rules: Plausibility, body: AdverseEventUpdate) -> AdverseEventPublic:
+@router.patch("/adverse-events/{event_id}", responses=VERSIONED)
+def update_adverse_event(
+    response: Response, db: Db, user: CurrentUser, record_id: AdverseEventId, today: Today,
+    rules: Plausibility, body: AdverseEventUpdate, if_match: IfMatch = None,
+) -> AdverseEventPublic:
     """Follow an adverse event up: outcome, resolved date, action, grade, seriousness."""
-    row = _correct("adverse_events", db, user, record_id, today, rules, body)
+    row = _correct("adverse_events", db, user, record_id, today, rules, body, if_match,
+                   response)
     return AdverseEventPublic.model_validate(row, from_attributes=True)
 
 
-@router.patch("/alsfrs/{assessment_id}")
-def update_alsfrs(db: Db, user: CurrentUser, record_id: AlsfrsId, today: Today,
-                  rules: Plausibility, body: AlsfrsUpdate) -> AlsfrsPublic:
+@router.patch("/alsfrs/{assessment_id}", responses=VERSIONED)
+def update_alsfrs(
+    response: Response, db: Db, user: CurrentUser, record_id: AlsfrsId, today: Today,
+    rules: Plausibility, body: AlsfrsUpdate, if_match: IfMatch = None,
+) -> AlsfrsPublic:
     """Correct an ALSFRS-R rating (date, items, item 5 scale); the rating is checked again."""
-    row = _correct("alsfrs", db, user, record_id, today, rules, body)
+    row = _correct("alsfrs", db, user, record_id, today, rules, body, if_match,
+                   response)
     return AlsfrsPublic.model_validate(score(row), from_attributes=True)
 
 
@@ -189,26 +203,34 @@ def review_alsfrs(db: Db, record_id: AlsfrsId, user: SelfReportReviewer) -> Alsf
     return AlsfrsPublic.model_validate(score(row), from_attributes=True)
 
 
-@router.patch("/measurements/{measurement_id}")
-def update_measurement(db: Db, user: CurrentUser, record_id: MeasurementId, today: Today,
-                       rules: Plausibility, body: MeasurementUpdate) -> MeasurementPublic:
+@router.patch("/measurements/{measurement_id}", responses=VERSIONED)
+def update_measurement(
+    response: Response, db: Db, user: CurrentUser, record_id: MeasurementId, today: Today,
+    rules: Plausibility, body: MeasurementUpdate, if_match: IfMatch = None,
+) -> MeasurementPublic:
     """Correct a measurement; a new value is read in ``unit`` and stored canonically."""
-    row = _correct("measurements", db, user, record_id, today, rules, body)
+    row = _correct("measurements", db, user, record_id, today, rules, body, if_match,
+                   response)
     return MeasurementPublic.model_validate(row, from_attributes=True)
 
 
-@router.patch("/administrations/{administration_id}")
-def update_administration(db: Db, user: CurrentUser, record_id: AdministrationId,
-                          today: Today, rules: Plausibility,
-                          body: AdministrationUpdate) -> AdministrationPublic:
+@router.patch("/administrations/{administration_id}", responses=VERSIONED)
+def update_administration(
+    response: Response, db: Db, user: CurrentUser, record_id: AdministrationId, today: Today,
+    rules: Plausibility, body: AdministrationUpdate, if_match: IfMatch = None,
+) -> AdministrationPublic:
     """Correct a dose (date, drug, status, dose, lot, CSF removed)."""
-    row = _correct("administrations", db, user, record_id, today, rules, body)
+    row = _correct("administrations", db, user, record_id, today, rules, body, if_match,
+                   response)
     return AdministrationPublic.model_validate(row, from_attributes=True)
 
 
-@router.patch("/milestones/{milestone_id}")
-def update_milestone(db: Db, user: CurrentUser, record_id: MilestoneId, today: Today,
-                     rules: Plausibility, body: MilestoneUpdate) -> MilestonePublic:
+@router.patch("/milestones/{milestone_id}", responses=VERSIONED)
+def update_milestone(
+    response: Response, db: Db, user: CurrentUser, record_id: MilestoneId, today: Today,
+    rules: Plausibility, body: MilestoneUpdate, if_match: IfMatch = None,
+) -> MilestonePublic:
     """Correct a milestone, checked again with the patient's other milestones."""
-    row = _correct("milestones", db, user, record_id, today, rules, body)
+    row = _correct("milestones", db, user, record_id, today, rules, body, if_match,
+                   response)
     return MilestonePublic.model_validate(row, from_attributes=True)

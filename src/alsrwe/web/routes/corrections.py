@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from alsrwe.domain import cells
 from alsrwe.domain.alsfrs import ITEM_COLUMNS, ITEMS
-from alsrwe.domain.errors import InvalidInput, NotFound
+from alsrwe.domain.errors import InvalidInput, NotFound, StaleVersion
 from alsrwe.domain.records import clean_text
 from alsrwe.store.models import AlsfrsAssessment, Base, Patient
 from alsrwe.store.reads.records import scoped_record
@@ -48,6 +48,10 @@ from alsrwe.web.record_forms import (
 )
 from alsrwe.web.routes.record_pages import INVALID, Confirmed, Submitted
 from alsrwe.web.templating import render
+
+VERSION_FIELD = "version"
+"""The hidden field of an edit or void form: the version of the record it was loaded with."""
+CONFLICT = 409
 
 router = APIRouter(prefix="/patients/{patient_id}", include_in_schema=False,
                    dependencies=[Depends(require_record_access)])
@@ -119,6 +123,20 @@ def _reason(reader: FormReader, field: str) -> str | None:
     return text
 
 
+def form_version(values: Mapping[str, str]) -> int | None:
+    """The record version the form was loaded with (its hidden ``version`` field)."""
+    text = values.get(VERSION_FIELD, "")
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
+def conflict_text(error: StaleVersion, mine: Mapping[str, Any]) -> str:
+    """What a form says when its record changed meanwhile: who, when, both values."""
+    both = "; ".join(f"{name.replace('_', ' ')}: now {error.current_values.get(name, '—')}, "
+                     f"yours {_text(value) or '—'}" for name, value in mine.items())
+    return (f"{error} Nothing was saved. {both + '. ' if both else ''}Check the values below "
+            "and save again to replace the stored ones with yours.")
+
+
 def _saved(patient: Patient, what: str) -> Response:
     return RedirectResponse(f"/patients/{patient.id}?saved={what}#saved", status_code=303)
 
@@ -160,11 +178,15 @@ def _stored_values(slug: str, row: Base) -> dict[str, str]:
     return {f.name: _text(getattr(row, f.name)) for f in _fields(slug)}
 
 
+def _form_values(slug: str, row: Base) -> dict[str, str]:
+    return {**_stored_values(slug, row), VERSION_FIELD: str(getattr(row, VERSION_FIELD))}
+
+
 @router.get("/{slug}/{record_id}/edit")
 def edit_form(request: Request, db: Db, user: CurrentUser, patient: PatientInScope, slug: str,
               record_id: RecordId) -> Response:
     row = _record(db, user, patient, slug, record_id)
-    return _edit_page(request, user, patient, slug, row, _stored_values(slug, row))
+    return _edit_page(request, user, patient, slug, row, _form_values(slug, row))
 
 
 def _read_changes(slug: str, reader: FormReader, row: Base) -> dict[str, Any] | None:
@@ -197,7 +219,13 @@ def edit_submit(request: Request, db: Db, user: CurrentUser, patient: PatientInS
                 changes.setdefault("value", getattr(row, "value"))  # noqa: B009
             try:
                 correct_record(db, user.scope, table, record_id, changes, actor=user.username,
-                               today=today, confirmed=confirmed, settings=rules, reason=reason)
+                               today=today, confirmed=confirmed, settings=rules, reason=reason,
+                               expected_version=form_version(values))
+            except StaleVersion as error:
+                reader.fail("", conflict_text(error, changes))
+                values = {**values, VERSION_FIELD: str(error.current)}
+                return _edit_page(request, user, patient, slug, row, values, reader, confirmed,
+                                  CONFLICT)
             except InvalidInput as error:
                 known = (frozenset({"date", "gastrostomy", *ITEM_FIELDS}) if slug == "alsfrs"
                          else frozenset(f.name for f in _fields(slug)))
@@ -231,7 +259,8 @@ def _void_page(request: Request, user: CurrentUser, patient: Patient, slug: str,
 def void_form(request: Request, db: Db, user: CurrentUser, patient: PatientInScope, slug: str,
               record_id: RecordId) -> Response:
     row = _record(db, user, patient, slug, record_id)
-    return _void_page(request, user, patient, slug, row, {})
+    return _void_page(request, user, patient, slug, row,
+                      {VERSION_FIELD: str(getattr(row, VERSION_FIELD))})
 
 
 @router.post("/{slug}/{record_id}/void")
@@ -241,7 +270,12 @@ def void_submit(request: Request, db: Db, user: CurrentUser, patient: PatientInS
     reader = FormReader(values)
     try:  # the reason's rules (required, length, control characters) are the write path's
         void_record(db, user.scope, TABLE_OF_SLUG[slug], record_id, values.get(REASON_FIELD),
-                    actor=user.username, now=utc_now(), patient_id=patient.id)
+                    actor=user.username, now=utc_now(), patient_id=patient.id,
+                    expected_version=form_version(values))
+    except StaleVersion as error:
+        reader.fail("", conflict_text(error, {}))
+        return _void_page(request, user, patient, slug, row,
+                          {**values, VERSION_FIELD: str(error.current)}, reader, CONFLICT)
     except InvalidInput as error:
         reader.take(error, known=frozenset({REASON_FIELD}))
         return _void_page(request, user, patient, slug, row, values, reader, INVALID)

@@ -34,6 +34,7 @@ from alsrwe.web.deps import (
 from alsrwe.web.page_cache import PageCache, RenderedPatient, page_key
 from alsrwe.web.schemas import PatientListQuery
 from alsrwe.web.templating import render, render_fragment
+from alsrwe.web.viewing import log_view
 
 router = APIRouter(
     prefix="/patients", include_in_schema=False, dependencies=[Depends(require_record_access)]
@@ -93,6 +94,7 @@ def patient_page(request: Request, db: Db, user: CurrentUser, patient_id: Record
     if page is None:
         page = _rendered(request, stamp, _file(db, user, patient_id, today, regimen))
         cache.put(key, page)
+    log_view(request, user, "patient_page", patient_id)
     return render(request, "patient.html", user=user, page=page,
                   can_review=reviews_self_reports(user, settings),
                   self_report_links=links_for(db, patient_id), now=utc_now(),
@@ -119,6 +121,7 @@ def _rendered(request: Request, stamp: PatientStamp, record: PatientFile) -> Ren
 @router.get("/{patient_id}/record")
 def patient_record_page(request: Request, user: CurrentUser, record: PatientRecord) -> Response:
     """Every row of every table (the patient page shows the latest ten of each)."""
+    log_view(request, user, "patient_record", record.patient.id)
     return render(request, "patient_record.html", user=user, record=record,
                   item_titles=ITEM_TITLES)
 
@@ -126,4 +129,5 @@ def patient_record_page(request: Request, user: CurrentUser, record: PatientReco
 @router.get("/{patient_id}/summary")
 def patient_summary_page(request: Request, user: CurrentUser, record: PatientRecord) -> Response:
     """One printable page: header, latest scores, dosing, open adverse events, milestones."""
+    log_view(request, user, "patient_summary", record.patient.id)
     return render(request, "patient_summary.html", user=user, record=record)

@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from alsrwe.domain import cells
-from alsrwe.domain.errors import InvalidInput, NotFound
+from alsrwe.domain.errors import InvalidInput, NotFound, StaleVersion
 from alsrwe.domain.records import patient_entry
 from alsrwe.domain.sod1 import parse_sod1_variant
 from alsrwe.store.models import Patient, Treatment
@@ -39,6 +39,7 @@ from alsrwe.web.form_reader import FormReader
 from alsrwe.web.patient_forms import END_FIELDS, START_FIELDS, details_fields, details_values
 from alsrwe.web.patient_forms import read_details as read_patient_details
 from alsrwe.web.record_forms import FormField
+from alsrwe.web.routes.corrections import CONFLICT, VERSION_FIELD, conflict_text, form_version
 from alsrwe.web.routes.record_pages import INVALID, Confirmed, Submitted
 from alsrwe.web.templating import render
 
@@ -136,7 +137,8 @@ def _details(request: Request, user: CurrentUser, patient: Patient, values: dict
 
 @router.get("/{patient_id}/edit")
 def details_form(request: Request, user: CurrentUser, patient: PatientInScope) -> Response:
-    return _details(request, user, patient, details_values(patient))
+    return _details(request, user, patient,
+                    {**details_values(patient), VERSION_FIELD: str(patient.version)})
 
 
 @router.post("/{patient_id}/edit")
@@ -147,7 +149,11 @@ def details_submit(request: Request, db: Db, user: CurrentUser, patient: Patient
     if read is not None:
         try:
             update_patient(db, user.scope, patient.id, read, actor=user.username, today=today,
-                           confirmed=confirmed)
+                           confirmed=confirmed, expected_version=form_version(values))
+        except StaleVersion as error:
+            reader.fail("", conflict_text(error, read))
+            return _details(request, user, patient, {**values, VERSION_FIELD: str(error.current)},
+                            reader, confirmed, CONFLICT)
         except InvalidInput as error:
             reader.take(error, known=_names(details_fields(None)))
         else:
@@ -215,7 +221,8 @@ def end_form(request: Request, db: Db, user: CurrentUser, patient: PatientInScop
              treatment_id: RecordId, today: Today) -> Response:
     row = _period(db, user, patient, treatment_id)
     return _end(request, user, patient, row, {"end_kind": "paused",
-                                              "end_date": today.isoformat()})
+                                              "end_date": today.isoformat(),
+                                              VERSION_FIELD: str(row.version)})
 
 
 @router.post("/{patient_id}/treatments/{treatment_id}/end")
@@ -228,7 +235,12 @@ def end_submit(request: Request, db: Db, user: CurrentUser, patient: PatientInSc
     if reader.ok:
         try:
             end_treatment(db, user.scope, row.id, kind, end_date, reason, actor=user.username,
-                          today=today, patient_id=patient.id)
+                          today=today, patient_id=patient.id,
+                          expected_version=form_version(values))
+        except StaleVersion as error:
+            reader.fail("", conflict_text(error, {}))
+            return _end(request, user, patient, row, {**values, VERSION_FIELD: str(error.current)},
+                        reader, CONFLICT)
         except InvalidInput as error:
             reader.take(error, known=_names(END_FIELDS))
         else:

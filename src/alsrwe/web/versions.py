@@ -1,0 +1,73 @@
+"""Versions over HTTP: every record's ``version`` is its ETag, and a change must state it.
+
+A client reads a record (its ``version`` field, or the ``ETag`` header of a single read) and
+sends it back with the change, as ``If-Match: "3"`` (RFC 9110 §13.1.1) or as ``"version": 3``
+in the body. A change without either is refused with 428 Precondition Required (RFC 6585
+§3), so a client that never read the record cannot overwrite it blindly; a stale version is
+a 409 naming who changed the record and when (the write path's StaleVersion).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Header
+from pydantic import BaseModel
+
+from alsrwe.domain.errors import DomainError, VersionRequired
+
+ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,9})"\s*$')
+"""A version as an entity tag: ``"3"`` (a weak ``W/"3"`` is read the same)."""
+
+
+class StaleVersionPublic(BaseModel):
+    """409 for a change made on an old version: nothing was saved."""
+
+    detail: str
+    current_version: int
+    changed_by: str | None
+    changed_at: str | None
+    current: dict[str, object]
+
+
+class PreconditionPublic(BaseModel):
+    detail: str
+
+
+VERSIONED: dict[int | str, dict[str, object]] = {
+    409: {"model": StaleVersionPublic,
+          "description": "The record changed after you read it (who, when, its values now); "
+                         "read it again"},
+    428: {"model": PreconditionPublic,
+          "description": "No version stated: send If-Match or the body's version"},
+}
+"""The answers of every operation that changes a stored record."""
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+IfMatch = Annotated[str | None, Header(
+    max_length=64, description='The version read, as its ETag (e.g. `"3"`); or send '
+                               '`version` in the body. One of the two is required (428).')]
+
+
+def stated_version(if_match: str | None, body_version: int | None, what: str) -> int:
+    """The version a change was made on, from ``If-Match`` or the body; 428 without one."""
+    header = None
+    if if_match is not None:
+        found = ETAG.match(if_match)
+        if found is None:
+            raise DomainError("If-Match", 'must be the ETag of the version read, e.g. "3"')
+        header = int(found.group(1))
+    if header is not None and body_version is not None and header != body_version:
+        raise DomainError("version", f"says {body_version}, If-Match says {header}")
+    stated = header if header is not None else body_version
+    if stated is None:
+        raise VersionRequired(what)
+    return stated
+
+
+__all__ = ["ETAG", "VERSIONED", "IfMatch", "StaleVersionPublic", "etag", "stated_version"]
