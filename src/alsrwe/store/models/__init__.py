@@ -36,6 +36,7 @@ from alsrwe.store.models.base import (
 from alsrwe.store.models.clinic import FlagAcknowledgement, Treatment, VoidedRecord
 from alsrwe.store.models.records import (
     PATIENT_TABLES,
+    RECORD_MODELS,
     Administration,
     AdverseEvent,
     AlsfrsAssessment,
@@ -47,6 +48,7 @@ from alsrwe.store.models.records import (
 )
 
 __all__ = [
+    "RECORD_MODELS",
     "ALSFRS_ITEMS",
     "MAX_ID",
     "NAMING_CONVENTION",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from sqlalchemy import (
     CheckConstraint,
@@ -264,3 +266,9 @@ PATIENT_TABLES = (
     Milestone,
 )
 """Tables whose rows belong to one patient (and are deleted with it)."""
+
+RECORD_MODELS: Mapping[str, type[Base]] = MappingProxyType({
+    "alsfrs": AlsfrsAssessment, "measurements": Measurement, "administrations": Administration,
+    "medications": Medication, "adverse_events": AdverseEvent, "milestones": Milestone,
+})
+"""The model of each tidy table of records (docs/data-format.md)."""

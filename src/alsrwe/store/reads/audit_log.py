@@ -16,15 +16,10 @@ from sqlalchemy.orm import Session
 
 from alsrwe.domain.audit_chain import ChainBreak, ChainEntry, ChainHead, find_break
 from alsrwe.store.models import (
-    Administration,
-    AdverseEvent,
-    AlsfrsAssessment,
+    RECORD_MODELS,
     AuditChainHead,
     AuditEntry,
     Base,
-    Measurement,
-    Medication,
-    Milestone,
     Patient,
     Treatment,
 )
@@ -132,8 +127,7 @@ def patient_imports(session: Session, patient_id: int) -> Sequence[AuditRow]:
 
 
 def _record_models() -> tuple[type[Base], ...]:
-    return (AlsfrsAssessment, Measurement, Administration, Medication, AdverseEvent,
-            Milestone, Treatment)
+    return (*RECORD_MODELS.values(), Treatment)
 
 
 __all__ = ["AuditFilter", "AuditRow", "audit_entries", "chain_head", "patient_imports",

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,14 +13,8 @@ from sqlalchemy.orm import Session
 from alsrwe.domain.audit_rewind import Change, State, rewind
 from alsrwe.domain.tidy_format import CONFIRMED_WARNINGS, TABLES_BY_NAME
 from alsrwe.store.models import (
-    Administration,
-    AdverseEvent,
-    AlsfrsAssessment,
+    RECORD_MODELS,
     AuditEntry,
-    Base,
-    Measurement,
-    Medication,
-    Milestone,
     Patient,
     Treatment,
 )
@@ -29,11 +22,6 @@ from alsrwe.store.models.base import VERSION_COLUMNS
 from alsrwe.store.reads.patients import patient_in_scope
 from alsrwe.store.scope import SiteScope
 
-RECORD_MODELS: Mapping[str, type[Base]] = {
-    "alsfrs": AlsfrsAssessment, "measurements": Measurement, "administrations": Administration,
-    "medications": Medication, "adverse_events": AdverseEvent, "milestones": Milestone,
-}
-"""Tidy table → model of each kind of record."""
 PATIENT_COLUMNS = ("sex", "birth_year", "status", "sod1_hgvs", "sod1_legacy", "sod1_input",
                    "zygosity", "onset_date", "onset_region", "diagnosis_date",
                    "genetic_test_date", "counselling_date")

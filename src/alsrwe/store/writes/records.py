@@ -24,24 +24,16 @@ from alsrwe.domain.records import RecordEntry, entry_columns
 from alsrwe.domain.tidy_format import TABLES_BY_NAME
 from alsrwe.store.audit import audit_value, record_audit
 from alsrwe.store.models import (
-    Administration,
-    AdverseEvent,
-    AlsfrsAssessment,
+    RECORD_MODELS,
     Base,
     ConfirmedWarnings,
-    Measurement,
-    Medication,
-    Milestone,
 )
 from alsrwe.store.reads.histories import load_histories
 from alsrwe.store.reads.patients import patient_in_scope
 from alsrwe.store.scope import SiteScope
 from alsrwe.store.writes.versions import stamp
 
-MODELS: Mapping[str, type[Base]] = {
-    "alsfrs": AlsfrsAssessment, "measurements": Measurement, "administrations": Administration,
-    "medications": Medication, "adverse_events": AdverseEvent, "milestones": Milestone,
-}
+MODELS: Mapping[str, type[Base]] = RECORD_MODELS
 """The model of each tidy table of records."""
 ACTIONS = {"alsfrs": "alsfrs", "measurements": "measurement",
            "administrations": "administration", "medications": "medication",
