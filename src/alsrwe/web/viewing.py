@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.5
 """How long a view waits, at most, before the writer wakes up."""
 MAX_PENDING = 100_000
-"""Views kept while the database is away (older ones are logged as lost beyond this)."""
+"""Views kept while the database is away (newer ones are logged as lost beyond this)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,32 +50,35 @@ class ViewLog:
         self.engine = engine
         self.pending: deque[View] = deque()
         self.lock = threading.Lock()
+        self.flushing = threading.Lock()
+        """One flush at a time (the writer's and an explicit one), so no view is written twice."""
         self.wake = threading.Event()
         self.stopping = False
         self.thread: threading.Thread | None = None
 
     def add(self, view: View) -> None:
         with self.lock:
-            if len(self.pending) >= MAX_PENDING:
-                lost = self.pending.popleft()
+            if len(self.pending) >= MAX_PENDING:  # the database has been away for long
                 logger.error("view of patient %s by %s not audited: queue full",
-                             lost.patient_id, lost.actor)
+                             view.patient_id, view.actor)
+                return
             self.pending.append(view)
         self.wake.set()
 
     def flush(self) -> int:
         """Write every queued view now, in one transaction; the number written."""
-        with self.lock:
-            batch = list(self.pending)
-        if not batch:
-            return 0
-        with unit_of_work(self.engine) as session:
-            for view in batch:
-                record_view(session, view.actor, view.what, view.patient_id, view.detail)
-        with self.lock:
-            for _ in batch:
-                self.pending.popleft()
-        return len(batch)
+        with self.flushing:
+            with self.lock:
+                batch = list(self.pending)
+            if not batch:
+                return 0
+            with unit_of_work(self.engine) as session:
+                for view in batch:
+                    record_view(session, view.actor, view.what, view.patient_id, view.detail)
+            with self.lock:
+                for _ in batch:
+                    self.pending.popleft()
+            return len(batch)
 
     def _run(self) -> None:
         while not self.stopping:
