@@ -69,6 +69,13 @@ class ChainBreak:
         return f"{where}: {self.reason}"
 
 
+def json_value(value: Any) -> Any:
+    """A column value as the trail's JSON keeps it: dates ISO, vocabulary members by value."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return getattr(value, "value", value)
+
+
 def canonical_time(at: dt.datetime) -> str:
     """An entry's time as hashed: UTC, ISO 8601 with microseconds."""
     if at.tzinfo is None:
@@ -127,4 +134,5 @@ __all__ = [
     "canonical_time",
     "entry_hash",
     "find_break",
+    "json_value",
 ]

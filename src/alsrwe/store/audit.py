@@ -12,23 +12,18 @@ the database's write lock).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alsrwe.domain.audit_chain import GENESIS, ChainEntry, entry_hash
+from alsrwe.domain.audit_chain import GENESIS, ChainEntry, entry_hash, json_value
 from alsrwe.store.models import AuditChainHead, AuditEntry
 from alsrwe.store.models.base import utc_now
 
-
-def audit_value(value: Any) -> Any:
-    """A column value as the audit trail's JSON keeps it: dates ISO, enums by their value."""
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return getattr(value, "value", value)
+audit_value = json_value
+"""A column value as the trail's JSON keeps it (:func:`alsrwe.domain.audit_chain.json_value`)."""
 
 
 def _as_json(detail: dict[str, Any] | None) -> Any:

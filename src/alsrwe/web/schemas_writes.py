@@ -42,6 +42,7 @@ from alsrwe.domain.regimens import REGIMENS, AdministrationStatus
 from alsrwe.domain.safety import AeAction, AeOutcome, AeTerm
 from alsrwe.domain.sod1 import Zygosity
 from alsrwe.domain.treatments import TreatmentEnd
+from alsrwe.store.models import MAX_ID
 from alsrwe.web.schemas import Documented, IsoDate, NoControlCharacters
 
 ITEM = "0-4, 4 = normal"
@@ -161,7 +162,7 @@ class _Create(BaseModel):
 
 
 StatedVersion = Annotated[int | None, Field(
-    default=None, ge=1, le=2**31 - 1,
+    default=None, ge=1, le=MAX_ID,
     description="The version of the record you read (its `version`); or send it as the "
                 "If-Match ETag. One of the two is required: 428 without, 409 if stale.")]
 

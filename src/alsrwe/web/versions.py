@@ -10,12 +10,14 @@ a 409 naming who changed the record and when (the write path's StaleVersion).
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from fastapi import Header
 from pydantic import BaseModel
 
-from alsrwe.domain.errors import DomainError, VersionRequired
+from alsrwe.domain.audit_chain import json_value
+from alsrwe.domain.errors import DomainError, StaleVersion, VersionRequired
 
 ETAG = re.compile(r'^\s*(?:W/)?"(\d{1,9})"\s*$')
 """A version as an entity tag: ``"3"`` (a weak ``W/"3"`` is read the same)."""
@@ -54,6 +56,26 @@ IfMatch = Annotated[str | None, Header(
                                '`version` in the body. One of the two is required (428).')]
 
 
+VERSION_FIELD = "version"
+"""The hidden field of an edit or void form: the version of the record it was loaded with."""
+CONFLICT = 409
+
+
+def form_version(values: Mapping[str, str]) -> int | None:
+    """The record version a form was loaded with (its hidden ``version`` field)."""
+    text = values.get(VERSION_FIELD, "")
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
+def conflict_text(error: StaleVersion, mine: Mapping[str, Any]) -> str:
+    """What a form says when its record changed meanwhile: who, when, both values."""
+    both = "; ".join(f"{name.replace('_', ' ')}: now {error.current_values.get(name, '—')}, "
+                     f"yours {'—' if value is None else json_value(value)}"
+                     for name, value in mine.items())
+    return (f"{error} Nothing was saved. {both + '. ' if both else ''}Check the values below "
+            "and save again to replace the stored ones with yours.")
+
+
 def stated_version(if_match: str | None, body_version: int | None, what: str) -> int:
     """The version a change was made on, from ``If-Match`` or the body; 428 without one."""
     header = None
@@ -70,4 +92,15 @@ def stated_version(if_match: str | None, body_version: int | None, what: str) ->
     return stated
 
 
-__all__ = ["ETAG", "VERSIONED", "IfMatch", "StaleVersionPublic", "etag", "stated_version"]
+__all__ = [
+    "CONFLICT",
+    "ETAG",
+    "VERSIONED",
+    "VERSION_FIELD",
+    "IfMatch",
+    "StaleVersionPublic",
+    "conflict_text",
+    "etag",
+    "form_version",
+    "stated_version",
+]

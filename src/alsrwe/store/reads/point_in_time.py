@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from alsrwe.domain.audit_chain import json_value
 from alsrwe.domain.audit_rewind import Change, State, rewind
 from alsrwe.domain.tidy_format import CONFIRMED_WARNINGS, TABLES_BY_NAME
 from alsrwe.store.models import (
@@ -26,12 +27,6 @@ PATIENT_COLUMNS = ("sex", "birth_year", "status", "sod1_hgvs", "sod1_legacy", "s
                    "zygosity", "onset_date", "onset_region", "diagnosis_date",
                    "genetic_test_date", "counselling_date")
 TREATMENT_COLUMNS = ("regimen", "start_date", "end_date", "end_kind", "end_reason")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return getattr(value, "value", value)
 
 
 def _columns(table: str) -> list[str]:
@@ -52,7 +47,7 @@ class PatientAsOf:
 
 def _current(session: Session, patient: Patient) -> State:
     state: State = {("patients", patient.id): {
-        name: _plain(getattr(patient, name)) for name in PATIENT_COLUMNS}}
+        name: json_value(getattr(patient, name)) for name in PATIENT_COLUMNS}}
     for table, model in RECORD_MODELS.items():
         names = _columns(table)
         columns = model.__table__.c
@@ -60,11 +55,11 @@ def _current(session: Session, patient: Patient) -> State:
             columns.patient_id == patient.id)
         for row in session.execute(query):
             state[(str(model.__tablename__), row.id)] = {
-                n: _plain(getattr(row, n)) for n in names}
+                n: json_value(getattr(row, n)) for n in names}
     for treatment in session.scalars(select(Treatment).where(
             Treatment.patient_id == patient.id)):
         state[("treatments", treatment.id)] = {
-            n: _plain(getattr(treatment, n)) for n in TREATMENT_COLUMNS}
+            n: json_value(getattr(treatment, n)) for n in TREATMENT_COLUMNS}
     return state
 
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from alsrwe.store.models import MAX_ID
 from alsrwe.store.reads.audit_log import (
     AuditFilter,
     audit_entries,
@@ -41,7 +42,7 @@ class AuditQuery(BaseModel):
     action: ShortText = None
     since: dt.date | None = None
     until: dt.date | None = None
-    before: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    before: int | None = Field(default=None, ge=1, le=MAX_ID)
 
     def to_filter(self) -> AuditFilter:
         return AuditFilter(patient=self.patient or None, actor=self.user or None,

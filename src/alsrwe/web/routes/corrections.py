@@ -48,10 +48,7 @@ from alsrwe.web.record_forms import (
 )
 from alsrwe.web.routes.record_pages import INVALID, Confirmed, Submitted
 from alsrwe.web.templating import render
-
-VERSION_FIELD = "version"
-"""The hidden field of an edit or void form: the version of the record it was loaded with."""
-CONFLICT = 409
+from alsrwe.web.versions import CONFLICT, VERSION_FIELD, conflict_text, form_version
 
 router = APIRouter(prefix="/patients/{patient_id}", include_in_schema=False,
                    dependencies=[Depends(require_record_access)])
@@ -121,20 +118,6 @@ def _reason(reader: FormReader, field: str) -> str | None:
     if text is None:
         reader.fail(field, "is required: say why")
     return text
-
-
-def form_version(values: Mapping[str, str]) -> int | None:
-    """The record version the form was loaded with (its hidden ``version`` field)."""
-    text = values.get(VERSION_FIELD, "")
-    return int(text) if text.isdigit() and len(text) < 10 else None
-
-
-def conflict_text(error: StaleVersion, mine: Mapping[str, Any]) -> str:
-    """What a form says when its record changed meanwhile: who, when, both values."""
-    both = "; ".join(f"{name.replace('_', ' ')}: now {error.current_values.get(name, '—')}, "
-                     f"yours {_text(value) or '—'}" for name, value in mine.items())
-    return (f"{error} Nothing was saved. {both + '. ' if both else ''}Check the values below "
-            "and save again to replace the stored ones with yours.")
 
 
 def _saved(patient: Patient, what: str) -> Response:

@@ -39,9 +39,9 @@ from alsrwe.web.form_reader import FormReader
 from alsrwe.web.patient_forms import END_FIELDS, START_FIELDS, details_fields, details_values
 from alsrwe.web.patient_forms import read_details as read_patient_details
 from alsrwe.web.record_forms import FormField
-from alsrwe.web.routes.corrections import CONFLICT, VERSION_FIELD, conflict_text, form_version
 from alsrwe.web.routes.record_pages import INVALID, Confirmed, Submitted
 from alsrwe.web.templating import render
+from alsrwe.web.versions import CONFLICT, VERSION_FIELD, conflict_text, form_version
 
 router = APIRouter(prefix="/patients", include_in_schema=False,
                    dependencies=[Depends(require_record_access)])
