@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from alsrwe.domain.tidy_format import TABLES, TableSpec, join_warnings, neutralise_formula
 from alsrwe.interop.tidy_csv.manifest import write_manifest
+from alsrwe.store import models
 from alsrwe.store.db import unit_of_work
 from alsrwe.store.reads.audit_log import chain_head
 from alsrwe.store.reads.tidy_views import TIDY_VIEWS
@@ -47,13 +48,26 @@ def format_cell(value: Any) -> str:
     return str(value)
 
 
-def export_rows(session: Session) -> Iterator[tuple[TableSpec, list[list[str]]]]:
-    """Every table of the format with its rows (its columns only), in a stable order."""
+def export_rows(session: Session, pseudonyms: Collection[str] | None = None,
+                ) -> Iterator[tuple[TableSpec, list[list[str]]]]:
+    """Every table of the format with its rows (its columns only), in a stable order; only
+    the rows of ``pseudonyms`` when given."""
     for spec in TABLES:
-        result = session.execute(TIDY_VIEWS[spec.name])
+        view = TIDY_VIEWS[spec.name]
+        if pseudonyms is not None:
+            view = view.where(models.Patient.pseudonym.in_(sorted(pseudonyms)))
+        result = session.execute(view)
         names = list(result.keys())
         positions = [names.index(column) for column in spec.columns]
         yield spec, [[format_cell(row[i]) for i in positions] for row in result]
+
+
+def text_tables(session: Session, pseudonyms: Collection[str] | None = None,
+                ) -> dict[str, list[dict[str, str]]]:
+    """The registry (or ``pseudonyms``' records) as text cells by column, per tidy table:
+    what every exporter (FHIR, REDCap, OMOP) starts from, exactly as import reads it back."""
+    return {spec.name: [dict(zip(spec.columns, row, strict=True)) for row in rows]
+            for spec, rows in export_rows(session, pseudonyms)}
 
 
 def export_tidy(engine: Engine, directory: Path, *,
@@ -77,4 +91,4 @@ def export_tidy(engine: Engine, directory: Path, *,
     return counts
 
 
-__all__ = ["export_rows", "export_tidy", "format_cell"]
+__all__ = ["export_rows", "export_tidy", "format_cell", "text_tables"]

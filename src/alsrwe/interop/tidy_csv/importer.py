@@ -10,6 +10,7 @@ entry — or, when anything is wrong, raises every problem together and writes n
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -27,7 +28,7 @@ from alsrwe.domain.plausibility import (
 from alsrwe.domain.tidy_format import FILENAMES, TABLES_BY_NAME
 from alsrwe.interop.tidy_csv.files import RawFolder, read_folder
 from alsrwe.interop.tidy_csv.manifest import exported_at
-from alsrwe.interop.tidy_csv.rows import batch_of
+from alsrwe.interop.tidy_csv.rows import TextRow, batch_of, batch_of_rows
 from alsrwe.store.db import unit_of_work
 from alsrwe.store.writes.imports import ImportSource, write_batch
 
@@ -70,11 +71,43 @@ def import_tidy(engine: Engine, directory: Path, *, today: date, actor: str = "a
     folder, batch, problems = _read(directory, today)
     files = {name: TABLES_BY_NAME[name].filename for name in folder.tables}
     source = ImportSource(str(directory), files, exported_at(directory), overwrite_newer)
+    report = write_import(engine, batch, problems, source=source, today=today, actor=actor,
+                          accept_warnings=accept_warnings, settings=settings)
+    report.ignored_columns = folder.ignored_columns
+    return report
+
+
+def write_import(engine: Engine, batch: Batch, problems: Sequence[Problem], *,
+                 source: ImportSource, today: date, actor: str, accept_warnings: bool = False,
+                 settings: PlausibilitySettings = DEFAULT_SETTINGS) -> ImportReport:
+    """Judge a reader's batch with the rulebook and write it in one transaction, or raise
+    every problem (the reader's first) and write nothing: every format's last step."""
     with unit_of_work(engine) as session:
         written = write_batch(session, batch, actor=actor, today=today, source=source,
                               read_problems=problems, accept_warnings=accept_warnings,
                               settings=settings)
-    return ImportReport(written.counts, folder.ignored_columns, written.confirmed_warnings)
+    return ImportReport(written.counts, {}, written.confirmed_warnings)
+
+
+def import_text_rows(engine: Engine, tables: Mapping[str, Iterable[TextRow]],
+                     problems: Sequence[Problem] = (), *, source: ImportSource, today: date,
+                     actor: str, accept_warnings: bool = False,
+                     settings: PlausibilitySettings = DEFAULT_SETTINGS) -> ImportReport:
+    """Build, judge and write the text rows a reader produced (FHIR, REDCap, OMOP)."""
+    batch, found = batch_of_rows(tables, today, problems)
+    return write_import(engine, batch, found, source=source, today=today, actor=actor,
+                        accept_warnings=accept_warnings, settings=settings)
+
+
+def check_text_rows(tables: Mapping[str, Iterable[TextRow]], problems: Sequence[Problem] = (),
+                    *, today: date, accept_warnings: bool = False,
+                    settings: PlausibilitySettings = DEFAULT_SETTINGS) -> Batch:
+    """Build and judge text rows by themselves (no registry); raise their problems."""
+    batch, found = batch_of_rows(tables, today, problems)
+    check = check_batch(batch, {}, {}, today=today, settings=settings,
+                        accept_warnings=accept_warnings)
+    raise_problems([*found, *check.problems])
+    return batch
 
 
 def check_tidy_dir(directory: Path, *, today: date, accept_warnings: bool = False,
@@ -93,4 +126,5 @@ def write_frames(tables: dict[str, pd.DataFrame], directory: Path) -> None:
         frame.to_csv(directory / f"{name}.csv", index=False, date_format="%Y-%m-%d")
 
 
-__all__ = ["ImportReport", "check_tidy_dir", "import_tidy", "write_frames"]
+__all__ = ["ImportReport", "check_text_rows", "check_tidy_dir", "import_text_rows", "import_tidy",
+           "write_frames", "write_import"]

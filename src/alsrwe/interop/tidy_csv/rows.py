@@ -9,7 +9,7 @@ and carries on, then hands the typed values to the record's builder in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -39,7 +39,7 @@ class RowReader:
     """Reads the cells of one row, turning each broken rule into a placed Problem."""
 
     file: str
-    line: int
+    line: int | None
     row: dict[str, str]
     problems: list[Problem] = field(default_factory=list)
 
@@ -145,27 +145,51 @@ ROW_READERS: dict[str, Callable[[RowReader, date], Entry | None]] = {
 }
 
 
-def batch_of(folder: RawFolder, today: date) -> tuple[Batch, list[Problem]]:
-    """The records of every row read, as a batch, and every problem met building them."""
-    batch, problems = Batch(), list(folder.problems)
-    for name, table in folder.tables.items():
+@dataclass(frozen=True, slots=True)
+class TextRow:
+    """One record as text cells in the tidy format's columns, and where it was read.
+
+    Every reader (tidy CSV, FHIR, REDCap, OMOP) hands its records over in this shape, so
+    that one builder and one rulebook judge them all: the same bad value gets the same rule
+    whichever format brought it. ``file`` names the file (and, for FHIR, the resource);
+    ``line`` is the CSV line, or the entry's number in a Bundle.
+    """
+
+    file: str
+    line: int | None
+    values: dict[str, str]
+
+
+def batch_of_rows(tables: Mapping[str, Iterable[TextRow]], today: date,
+                  problems: Iterable[Problem] = ()) -> tuple[Batch, list[Problem]]:
+    """The records of every text row, as a batch, and every problem met building them."""
+    batch, found = Batch(), list(problems)
+    for name, rows in tables.items():
         read = ROW_READERS[name]
         kept: list[Row[Any]] = []
-        for line, values in table.rows:
-            reader = RowReader(table.spec.filename, line, values)
+        for text in rows:
+            values = text.values
+            reader = RowReader(text.file, text.line, values)
             if name == "patients":
                 batch.listed.add(restore_formula(values.get("patient_id", "").strip()))
             pseudonym = reader.cell("patient_id", cells.text) or ""
             confirmed = reader.confirmed()
             entry = read(reader, today)
-            problems += reader.problems
+            found += reader.problems
             if entry is not None and not reader.problems:
-                kept.append(Row(entry, pseudonym, table.spec.filename, line, confirmed))
+                kept.append(Row(entry, pseudonym, text.file, text.line, confirmed))
         if name == "patients":
-            batch.patients = kept
+            batch.patients.extend(kept)
         else:
-            batch.records[name] = kept
-    return batch, problems
+            batch.records.setdefault(name, []).extend(kept)
+    return batch, found
 
 
-__all__ = ["ROW_READERS", "RowReader", "batch_of"]
+def batch_of(folder: RawFolder, today: date) -> tuple[Batch, list[Problem]]:
+    """The records of every row of a tidy CSV folder, as a batch, and every problem met."""
+    tables = {name: [TextRow(table.spec.filename, line, values) for line, values in table.rows]
+              for name, table in folder.tables.items()}
+    return batch_of_rows(tables, today, folder.problems)
+
+
+__all__ = ["ROW_READERS", "RowReader", "TextRow", "batch_of", "batch_of_rows"]
