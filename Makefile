@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint venv clean bench bench-web bench-import bench-pages bench-soak axe
+.PHONY: demo test lint venv clean bench bench-web bench-import bench-pages bench-soak bench-interop axe
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,10 @@ bench-pages: $(STAMP) $(CHROMIUM)
 
 bench-import: $(STAMP)
 	$(BIN)/python benchmarks/bench_import.py --patients 300 3000
+
+# FHIR and REDCap import rates and the OMOP export rate, 10,000 patients, SQLite and PostgreSQL.
+bench-interop: $(STAMP)
+	$(BIN)/python benchmarks/bench_interop.py --patients 10000 --backends sqlite postgres
 
 # The web load benchmark drives the app with wrk (C; Debian package) on the local PostgreSQL.
 WRK := /usr/bin/wrk

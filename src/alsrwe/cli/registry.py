@@ -1,4 +1,4 @@
-"""The registry's commands: create it, import and export tidy CSV, set up the demo."""
+"""The registry's commands: create it, import and export (tidy CSV, FHIR, REDCap, OMOP), demo."""
 
 from __future__ import annotations
 
@@ -23,13 +23,11 @@ from alsrwe.cli.common import (
     shown,
     user_errors,
 )
+from alsrwe.cli.progress import progress_bars
 from alsrwe.cli.users import add_user
-from alsrwe.domain.errors import (
-    Conflict,
-    InvalidInput,
-    Problem,
-)
-from alsrwe.interop.tidy_csv import export_tidy, import_tidy, write_frames
+from alsrwe.domain.errors import Conflict
+from alsrwe.interop.formats import Format, detect_format, export_path, import_path
+from alsrwe.interop.tidy_csv import import_tidy, write_frames
 from alsrwe.store.db import current_revision, migrate, unit_of_work
 from alsrwe.store.reads.counts import RegistryCounts, registry_counts
 from alsrwe.store.reads.origin import DEMO_ACTOR, registry_origin
@@ -47,39 +45,63 @@ def init(database: DatabaseOption = None) -> None:
     out.print(f"registry ready at [bold]{shown(url)}[/bold]")
 
 
+FormatOption = Annotated[Format | None, typer.Option(
+    "--format", "-f", case_sensitive=False,
+    help="csv (tidy CSV folder), fhir (Bundle or NDJSON), redcap (project folder: data "
+         "dictionary + records + mapping), omop (CDM folder or .duckdb); detected when left out.")]
+
+
 @app.command("import")
 def import_command(
-    directory: Annotated[Path, typer.Argument(help="Folder with the tidy CSV files.")],
+    path: Annotated[Path, typer.Argument(help="Folder or file to import (see --format).")],
     database: DatabaseOption = None,
+    fmt: FormatOption = None,
     accept_warnings: AcceptWarnings = False,
     overwrite_newer: Annotated[bool, typer.Option(
         "--overwrite-newer", help="Let rows of an exported folder overwrite values changed in "
                                   "the registry after the export (listed otherwise).")] = False,
+    mapping: Annotated[Path | None, typer.Option(
+        "--mapping", help="REDCap: the TOML mapping of the project's fields (default: the "
+                          "project folder's mapping.toml, else alsrwe's clinic mapping).")] = None,
 ) -> None:
-    """Import a folder of tidy CSV files (docs/data-format.md) in one transaction."""
+    """Import tidy CSV, FHIR, REDCap or OMOP data in one transaction: all of it, or nothing."""
     with user_errors():
-        if not directory.is_dir():
-            raise InvalidInput([Problem(None, "not a folder", file=str(directory))])
+        chosen = fmt or detect_format(path)
         url = existing_registry(database)
-        with registry_engine(url, create=True) as engine, out.status("checking and importing…"):
-            report = import_tidy(engine, directory, today=date.today(),
+        with registry_engine(url, create=True) as engine, progress_bars("reading") as progress:
+            report = import_path(engine, path, chosen, today=date.today(),
                                  accept_warnings=accept_warnings,
-                                 overwrite_newer=overwrite_newer)
-    print_import_report(report.counts, report.ignored_columns, report.confirmed_warnings)
-    out.print(f"imported into [bold]{shown(url)}[/bold]")
+                                 overwrite_newer=overwrite_newer, mapping=mapping,
+                                 progress=progress)
+    print_import_report(report.counts, report.ignored_columns, report.confirmed_warnings,
+                        as_files=chosen is Format.CSV)
+    out.print(f"imported {chosen.value} from {path} into [bold]{shown(url)}[/bold]")
 
 
 @app.command("export")
 def export_command(
-    directory: Annotated[Path, typer.Argument(help="Folder to write the tidy CSV files into.")],
+    directory: Annotated[Path, typer.Argument(help="Folder to write the files into.")],
     database: DatabaseOption = None,
+    fmt: Annotated[Format, typer.Option(
+        "--format", "-f", case_sensitive=False,
+        help="csv (tidy CSV, what `alsrwe import` reads), fhir (a transaction Bundle), redcap "
+             "(data dictionary, events, records, mapping), omop (CDM v5.4 tables).")] = Format.CSV,
+    ndjson: Annotated[bool, typer.Option(
+        "--ndjson", help="FHIR: one NDJSON file per resource type (Bulk Data) instead of a "
+                         "Bundle.")] = False,
+    parquet: Annotated[bool, typer.Option(
+        "--parquet", help="OMOP: Parquet files instead of CSV.")] = False,
 ) -> None:
-    """Export the registry as tidy CSV files (the format `alsrwe import` reads)."""
-    with user_errors(), registry_engine(existing_registry(database)) as engine:
-        counts = export_tidy(engine, directory)
-    table = Table("file", "rows", title=f"exported to {directory}")
+    """Export the registry as tidy CSV, FHIR R4, a REDCap project or OMOP CDM tables."""
+    with (user_errors(), registry_engine(existing_registry(database)) as engine,
+          progress_bars("writing") as progress):
+        counts = export_path(engine, directory, fmt, ndjson=ndjson, parquet=parquet,
+                             progress=progress)
+    unit = "resources" if fmt is Format.FHIR else "rows"
+    table = Table("file" if fmt is not Format.FHIR else "resource", unit,
+                  title=f"exported {fmt.value} to {directory}")
     for name, rows in counts.items():
-        table.add_row(f"{name}.csv", str(rows))
+        table.add_row(f"{name}.csv" if fmt is Format.CSV else name, str(rows))
     out.print(table)
 
 
@@ -170,13 +192,18 @@ def _print_demo_logins(logins: list[tuple[str, str, str]]) -> None:
 
 
 def print_import_report(counts: dict[str, tuple[int, int, int]],
-                         ignored: dict[str, list[str]], confirmed: int) -> None:
-    table = Table("file", "inserted", "updated", "unchanged", title="import")
+                         ignored: dict[str, list[str]], confirmed: int,
+                         as_files: bool = True) -> None:
+    """Rows inserted, updated and unchanged per tidy file (or per table, for other formats)."""
+    table = Table("file" if as_files else "records", "inserted", "updated", "unchanged",
+                  title="import")
     for name, (inserted, updated, unchanged) in counts.items():
-        table.add_row(f"{name}.csv", str(inserted), str(updated), str(unchanged))
+        table.add_row(f"{name}.csv" if as_files else name, str(inserted), str(updated),
+                      str(unchanged))
     out.print(table)
     for name, columns in ignored.items():
-        out.print(f"[yellow]note[/yellow] {name}.csv: ignored columns {', '.join(columns)}")
+        where = f"{name}.csv: ignored columns" if as_files else f"{name}: ignored"
+        out.print(f"[yellow]note[/yellow] {where} {', '.join(columns)}")
     if confirmed:
         out.print(f"[yellow]note[/yellow] {confirmed} plausibility warning(s) confirmed and "
                   "kept with their records")

@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 from alsrwe.domain.alsfrs import ITEMS
 from alsrwe.domain.biomarkers import MeasurementKind
-from alsrwe.domain.drugs import Drug
+from alsrwe.domain.drugs import DRUGS, Drug
 from alsrwe.domain.events import MilestoneKind
 
 ALSRWE_BASE = "https://alsrwe.org/fhir"
@@ -173,8 +173,8 @@ LOINC_CANDIDATES: Mapping[MeasurementKind, tuple[str, ...]] = MappingProxyType({
 TOFERSEN_ATC = Code(ATC, "N07XX22", "tofersen")
 DRUG_CODES: Mapping[Drug, tuple[Code, ...]] = MappingProxyType({
     drug: (
-        _own("drug", drug.value, drug.value.replace("_", " "),
-             "alsrwe's drug vocabulary (domain-rules §12)"),
+        _own("drug", drug.value, DRUGS[drug].label, "alsrwe's drug vocabulary (domain-rules "
+             "§12); only tofersen's ATC code is verified there"),
         *((TOFERSEN_ATC,) if drug is Drug.TOFERSEN else ()),
     )
     for drug in Drug
@@ -182,9 +182,15 @@ DRUG_CODES: Mapping[Drug, tuple[Code, ...]] = MappingProxyType({
 """Per drug: alsrwe's code, and ATC where verified (tofersen N07XX22; no RxNorm code exists
 in the sources, domain-rules §9.1). Other drugs' ATC codes are not recorded there."""
 
+_MILESTONE_LABELS = {
+    MilestoneKind.GASTROSTOMY: "Gastrostomy", MilestoneKind.NIV: "Non-invasive ventilation",
+    MilestoneKind.TRACHEOSTOMY: "Tracheostomy",
+    MilestoneKind.PERMANENT_VENTILATION: "Permanent assisted ventilation",
+    MilestoneKind.DEATH: "Death",
+}
 MILESTONE_CODES: Mapping[MilestoneKind, Code] = MappingProxyType({
-    kind: _own("milestone", kind.value, kind.value.replace("_", " "),
-               "no SNOMED code for gastrostomy, NIV or tracheostomy in domain-rules §9")
+    kind: _own("milestone", kind.value, _MILESTONE_LABELS[kind],
+               "no SNOMED code for these milestones is recorded in domain-rules §9")
     for kind in MilestoneKind
 })
 
@@ -201,10 +207,32 @@ OMOP_TYPE_SELF_REPORT = 32862
 """ALSFRS-R observation types as ALS TDI's OMOP uses them (domain-rules §9.4)."""
 
 
+def all_codes() -> list[tuple[str, Code]]:
+    """Every code above with the concept it stands for: docs/interop.md's table of codes
+    (a test keeps the two the same)."""
+    found: list[tuple[str, Code]] = [("ALS diagnosis", code) for code in ALS_CODES]
+    found += [("Lumbar puncture", LUMBAR_PUNCTURE), ("Intrathecal route", INTRATHECAL_ROUTE),
+              ("Intrathecal injection", INTRATHECAL_INJECTION),
+              ("Intravenous route", INTRAVENOUS_ROUTE)]
+    found += [("SOD1 variant", code) for code in (
+        GENETIC_VARIANT_ASSESSMENT, PRESENT, GENE_STUDIED, TRANSCRIPT, DNA_CHANGE,
+        AMINO_ACID_CHANGE, CHANGE_TYPE, MISSENSE, GENOMIC_SOURCE, GERMLINE, ALLELIC_STATE,
+        HETEROZYGOUS, HOMOZYGOUS, SOD1_GENE, SOD1_TRANSCRIPT)]
+    found += [("ALSFRS-R panel", ALSFRS_PANEL), ("ALSFRS-R total", ALSFRS_TOTAL)]
+    found += [(f"ALSFRS-R item {item}", code)
+              for item, item_codes in ALSFRS_ITEM_CODES.items() for code in item_codes]
+    found += [(f"Measurement {kind.value}", code)
+              for kind, kind_codes in MEASUREMENT_CODES.items() for code in kind_codes]
+    found += [(f"Drug {drug.value}", code)
+              for drug, drug_codes in DRUG_CODES.items() for code in drug_codes]
+    found += [(f"Milestone {kind.value}", code) for kind, code in MILESTONE_CODES.items()]
+    return found
+
+
 __all__ = [
     "ALSRWE_BASE", "ALS_CODES", "ALSFRS_ITEM_CODES", "ALSFRS_PANEL", "ALSFRS_TOTAL",
     "Code", "DRUG_CODES", "LOINC_CANDIDATES", "MEASUREMENT_CODES", "MILESTONE_CODES",
     "OMOP_ALSFRS_ITEMS", "OMOP_ALSFRS_TOTAL", "OMOP_ALS_CONDITION", "OMOP_GENDER",
     "OMOP_TYPE_CLINICIAN", "OMOP_TYPE_EHR", "OMOP_TYPE_SELF_REPORT", "Status",
-    "alsrwe_extension", "alsrwe_system",
+    "all_codes", "alsrwe_extension", "alsrwe_system",
 ]

@@ -19,6 +19,7 @@ from alsrwe.domain.errors import Problem
 from alsrwe.domain.plausibility.rules import IDENTIFYING_COLUMN
 from alsrwe.domain.privacy import looks_identifying
 from alsrwe.domain.tidy_format import FILENAMES, TABLES, TABLES_BY_NAME, TableSpec
+from alsrwe.interop.progress import NO_PROGRESS, PROGRESS_EVERY, Progress
 from alsrwe.interop.tidy_csv.manifest import MANIFEST
 
 _EXPECTED = ", ".join(FILENAMES)
@@ -76,8 +77,8 @@ def _reason(error: Exception) -> str:
     return str(error)
 
 
-def _read_file(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]],
-                                    list[tuple[int, int]]]:
+def _read_file(path: Path, progress: Progress = NO_PROGRESS,
+               ) -> tuple[list[str], list[tuple[int, dict[str, str]]], list[tuple[int, int]]]:
     """Header, non-empty rows (with line numbers) and rows whose width differs from it."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.reader(handle, strict=True)
@@ -90,6 +91,9 @@ def _read_file(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]],
             if len(values) != len(header):
                 ragged.append((line, len(values)))
             rows.append((line, dict(zip(header, values, strict=False))))
+            if len(rows) % PROGRESS_EVERY == 0:
+                progress(path.name, len(rows), None)
+    progress(path.name, len(rows), len(rows))
     return header, rows, ragged
 
 
@@ -106,7 +110,7 @@ def _header_problems(spec: TableSpec, header: Sequence[str]) -> list[Problem]:
     return problems
 
 
-def read_folder(directory: Path) -> RawFolder:
+def read_folder(directory: Path, progress: Progress = NO_PROGRESS) -> RawFolder:
     """Read the format's files present in ``directory`` as text; report all else."""
     folder = RawFolder(problems=_folder_problems(directory))
     unreadable = {p.file for p in folder.problems}
@@ -115,7 +119,7 @@ def read_folder(directory: Path) -> RawFolder:
         if spec.filename in unreadable or not path.exists():
             continue
         try:
-            header, rows, ragged = _read_file(path)
+            header, rows, ragged = _read_file(path, progress)
         except (OSError, UnicodeDecodeError, csv.Error) as error:
             folder.problems.append(Problem(None, f"cannot be read: {_reason(error)}",
                                            file=spec.filename))

@@ -26,6 +26,7 @@ from alsrwe.domain.plausibility import (
     check_batch,
 )
 from alsrwe.domain.tidy_format import FILENAMES, TABLES_BY_NAME
+from alsrwe.interop.progress import NO_PROGRESS, Progress
 from alsrwe.interop.tidy_csv.files import RawFolder, read_folder
 from alsrwe.interop.tidy_csv.manifest import exported_at
 from alsrwe.interop.tidy_csv.rows import TextRow, batch_of, batch_of_rows
@@ -49,8 +50,9 @@ def _folder(directory: Path) -> Path:
     return directory
 
 
-def _read(directory: Path, today: date) -> tuple[RawFolder, Batch, list[Problem]]:
-    folder = read_folder(_folder(directory))
+def _read(directory: Path, today: date, progress: Progress = NO_PROGRESS,
+          ) -> tuple[RawFolder, Batch, list[Problem]]:
+    folder = read_folder(_folder(directory), progress)
     if not folder.tables and not folder.problems:
         raise InvalidInput([Problem(None, f"holds none of the tidy CSV files "
                                           f"({', '.join(FILENAMES)})", file=str(directory))])
@@ -60,7 +62,8 @@ def _read(directory: Path, today: date) -> tuple[RawFolder, Batch, list[Problem]
 
 def import_tidy(engine: Engine, directory: Path, *, today: date, actor: str = "alsrwe import",
                 accept_warnings: bool = False, overwrite_newer: bool = False,
-                settings: PlausibilitySettings = DEFAULT_SETTINGS) -> ImportReport:
+                settings: PlausibilitySettings = DEFAULT_SETTINGS,
+                progress: Progress = NO_PROGRESS) -> ImportReport:
     """Validate and import a folder of tidy CSV files in one transaction.
 
     ``accept_warnings`` confirms every plausibility warning (``--accept-warnings``); without
@@ -68,7 +71,7 @@ def import_tidy(engine: Engine, directory: Path, *, today: date, actor: str = "a
     that ``alsrwe export`` wrote refuses every row that would overwrite a change made after
     the export, unless ``overwrite_newer`` (``--overwrite-newer``).
     """
-    folder, batch, problems = _read(directory, today)
+    folder, batch, problems = _read(directory, today, progress)
     files = {name: TABLES_BY_NAME[name].filename for name in folder.tables}
     source = ImportSource(str(directory), files, exported_at(directory), overwrite_newer)
     report = write_import(engine, batch, problems, source=source, today=today, actor=actor,
