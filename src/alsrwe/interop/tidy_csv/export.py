@@ -20,10 +20,9 @@ from sqlalchemy.orm import Session
 
 from alsrwe.domain.tidy_format import TABLES, TableSpec, join_warnings, neutralise_formula
 from alsrwe.interop.tidy_csv.manifest import write_manifest
-from alsrwe.store import models
 from alsrwe.store.db import unit_of_work
 from alsrwe.store.reads.audit_log import chain_head
-from alsrwe.store.reads.tidy_views import TIDY_VIEWS
+from alsrwe.store.reads.tidy_views import tidy_view
 from alsrwe.store.writes.disclosures import record_export
 
 
@@ -53,10 +52,7 @@ def export_rows(session: Session, pseudonyms: Collection[str] | None = None,
     """Every table of the format with its rows (its columns only), in a stable order; only
     the rows of ``pseudonyms`` when given."""
     for spec in TABLES:
-        view = TIDY_VIEWS[spec.name]
-        if pseudonyms is not None:
-            view = view.where(models.Patient.pseudonym.in_(sorted(pseudonyms)))
-        result = session.execute(view)
+        result = session.execute(tidy_view(spec.name, pseudonyms))
         names = list(result.keys())
         positions = [names.index(column) for column in spec.columns]
         yield spec, [[format_cell(row[i]) for i in positions] for row in result]

@@ -9,6 +9,7 @@ columns of the format.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, TypeAlias
 
 from sqlalchemy import Select, select
@@ -55,4 +56,13 @@ TIDY_VIEWS: dict[str, View] = {
 }
 """Every tidy table as a SELECT over the registry, in the format's order of files."""
 
-__all__ = ["TIDY_VIEWS", "View", "patients_view"]
+
+def tidy_view(name: str, pseudonyms: Collection[str] | None = None) -> View:
+    """One tidy table, or only the rows of ``pseudonyms`` (a FHIR ``$everything``, say)."""
+    view = TIDY_VIEWS[name]
+    if pseudonyms is None:
+        return view
+    return view.where(_P.pseudonym.in_(sorted(pseudonyms)))
+
+
+__all__ = ["TIDY_VIEWS", "View", "patients_view", "tidy_view"]
