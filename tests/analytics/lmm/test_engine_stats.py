@@ -7,6 +7,8 @@ are compared across engines, against the pandas path, and against the generator'
 
 from __future__ import annotations
 
+from typing import Any
+
 import ibis
 import numpy as np
 import pandas as pd
@@ -23,7 +25,7 @@ pytestmark = [pytest.mark.xdist_group("spark"), pytest.mark.postgres]
 ENGINES = ("duckdb", "postgres", "spark")
 # total ~ 1 + months_from_onset + t_post + (1 + months_from_onset | patient): a piecewise
 # linear decline whose slope changes by t_post's coefficient once tofersen starts.
-MODEL = {
+MODEL: dict[str, Any] = {
     "y": "total",
     "fixed": ["months_from_onset", "t_post"],
     "group": "patient_id",

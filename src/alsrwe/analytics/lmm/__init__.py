@@ -2,7 +2,9 @@
 
 ``sufficient`` reduces the rows to per-group statistics (in pandas), ``engine_stats`` computes
 the same statistics inside an Ibis engine, ``deviance`` is the profiled deviance and its
-gradient, ``fit`` optimises it and reports the fit (Bates et al. 2015, J Stat Softw 67(1)).
+gradient, ``optimise`` minimises it, ``boundary`` checks a stop on a bound (and leaves it
+when the criterion falls into the interior), ``estimate`` runs the fit from the statistics,
+``result`` reports it and ``fit`` takes the rows (Bates et al. 2015, J Stat Softw 67(1)).
 """
 
 from alsrwe.analytics.lmm.fit import LmmResult, evaluate_lmm, fit_lmm, fit_lmm_stats

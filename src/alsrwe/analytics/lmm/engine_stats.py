@@ -11,8 +11,10 @@ groups (Bates et al. 2015, J Stat Softw 67(1), section 3.5: nothing else enters 
 profiled likelihood). The result is the same :class:`SufficientStats` as the pandas path
 (groups in sorted order), so :func:`~alsrwe.analytics.lmm.fit.fit_lmm_stats` gives the same fit.
 
-Rows with a missing value in a used column are refused with ``LmmError`` naming the column
-and the count, as in the pandas path (dropping them silently would bias a registry analysis).
+:func:`lmm_stats` refuses rows with a missing value in a used column (``LmmError`` naming the
+column and the count), as the pandas path does. :func:`complete_case_stats` drops them instead
+and counts them (lme4's ``na.omit``), in the same single group-by: every sum is taken over the
+complete rows only (``sum(where=…)``) beside each group's count of all its rows.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from alsrwe.analytics.lmm.fit import LmmResult, fit_lmm_stats
+from alsrwe.analytics.lmm.estimate import fit_lmm_stats
+from alsrwe.analytics.lmm.result import LmmResult
 from alsrwe.analytics.lmm.sufficient import (
     FloatArray,
     LmmError,
@@ -61,29 +64,55 @@ def _rows(table: ibis.Table, columns: Sequence[str], group: str) -> ibis.Table:
     )
 
 
-def _aggregate(table: ibis.Table, columns: Sequence[str], group: str) -> pd.DataFrame:
+def _complete(rows: ibis.Table, n_columns: int) -> ir.BooleanColumn:
+    """True for a row with a group label and no NULL or NaN in any used column."""
+    keep = rows[_GROUP].notnull()
+    for k in range(n_columns):
+        column = rows[f"c{k}"]
+        keep &= column.notnull() & ~column.isnan()
+    return keep
+
+
+def _aggregate(table: ibis.Table, columns: Sequence[str], group: str,
+               complete: bool = False) -> pd.DataFrame:
     """One group-by: n, the non-NULL count, Σc and Σc·d (every pair) of each column.
 
     NULLs show as a short count and NaN/±inf as a non-finite sum, so the scan stays as cheap
-    as the sums themselves; only then does :func:`_count_bad` look closer.
+    as the sums themselves; only then does :func:`_count_bad` look closer. With ``complete``
+    every sum runs over the complete rows only and ``n_all`` counts all rows of the group.
     """
     rows = _rows(table, columns, group)
-    metrics: dict[str, ir.Scalar] = {"n": rows.count()}
+    where = _complete(rows, len(columns)) if complete else None
+    metrics: dict[str, ir.Scalar] = {"n": rows.count(where=where)}
+    if complete:
+        metrics["n_all"] = rows.count()
     for k in range(len(columns)):
-        metrics[f"nn{k}"] = rows[f"c{k}"].count()
-        metrics[f"s{k}"] = rows[f"c{k}"].sum()
+        metrics[f"nn{k}"] = rows[f"c{k}"].count(where=where)
+        metrics[f"s{k}"] = rows[f"c{k}"].sum(where=where)
     for j, k in combinations_with_replacement(range(len(columns)), 2):
-        metrics[f"p{j}_{k}"] = (rows[f"c{j}"] * rows[f"c{k}"]).sum()
+        metrics[f"p{j}_{k}"] = (rows[f"c{j}"] * rows[f"c{k}"]).sum(where=where)
     frame: pd.DataFrame = rows.group_by(_GROUP).aggregate(**metrics).execute()
     return frame
 
 
-def _count_bad(table: ibis.Table, columns: Sequence[str], group: str) -> list[int]:
-    """How many NULL, NaN or ±inf values each column holds (a second scan, errors only)."""
+def _count_bad(table: ibis.Table, columns: Sequence[str], group: str,
+               complete: bool = False) -> list[int]:
+    """How many NULL, NaN or ±inf values each column holds (a second scan, errors only);
+    with ``complete``, how many ±inf among the complete rows."""
     rows = _rows(table, columns, group)
+    if complete:
+        rows = rows.filter(_complete(rows, len(columns)))
     counts = rows.aggregate(**{f"bad{k}": _bad(rows[f"c{k}"]) for k in range(len(columns))})
     found = counts.execute().iloc[0]
     return [int(found[f"bad{k}"] or 0) for k in range(len(columns))]
+
+
+def _refuse_bad(table: ibis.Table, columns: Sequence[str], group: str, complete: bool) -> None:
+    for name, bad in zip(columns, _count_bad(table, columns, group, complete), strict=True):
+        if bad:
+            raise LmmError(
+                name, f"{bad} missing or non-finite value(s); drop or impute those rows first"
+            )
 
 
 def _refuse_missing(frame: pd.DataFrame, table: ibis.Table, columns: Sequence[str],
@@ -96,12 +125,21 @@ def _refuse_missing(frame: pd.DataFrame, table: ibis.Table, columns: Sequence[st
     sums = frame[[f"s{k}" for k in range(len(columns))]].to_numpy(dtype=np.float64)
     short = any(bool((frame[f"nn{k}"] < frame["n"]).any()) for k in range(len(columns)))
     if short or not np.isfinite(sums).all():
-        for name, bad in zip(columns, _count_bad(table, columns, group), strict=True):
-            if bad:
-                raise LmmError(
-                    name, f"{bad} missing or non-finite value(s); drop or impute those rows first"
-                )
+        _refuse_bad(table, columns, group, complete=False)
     return frame.sort_values(_GROUP, kind="stable", ignore_index=True)
+
+
+def _drop_missing(frame: pd.DataFrame, table: ibis.Table, columns: Sequence[str],
+                  group: str) -> tuple[pd.DataFrame, int]:
+    """The groups with a complete row, sorted by label, and the count of incomplete rows;
+    ±inf among the complete rows is refused as in :func:`lmm_stats`."""
+    n = frame["n"].to_numpy(dtype=np.float64)
+    dropped = int(round(float(frame["n_all"].to_numpy(dtype=np.float64).sum() - n.sum())))
+    frame = frame[n > 0]
+    sums = frame[[f"s{k}" for k in range(len(columns))]].to_numpy(dtype=np.float64)
+    if not np.isfinite(sums).all():
+        _refuse_bad(table, columns, group, complete=True)
+    return frame.sort_values(_GROUP, kind="stable", ignore_index=True), dropped
 
 
 class _GroupSums:
@@ -132,11 +170,27 @@ def lmm_stats(
     groups, too few rows, collinear fixed effects and a slope with no within-group variation.
     """
     terms = check_terms(list(table.columns), y, fixed, group, slope)
-    fixed = list(terms[1:])
-    columns = list(dict.fromkeys([*fixed, y, slope]))
-    frame = _aggregate(table, columns, group)
-    frame = _refuse_missing(frame, table, columns, group)
+    columns = list(dict.fromkeys([*terms[1:], y, slope]))
+    frame = _refuse_missing(_aggregate(table, columns, group), table, columns, group)
+    return _stats(frame, terms, columns, y, group, slope)
 
+
+def complete_case_stats(
+    table: ibis.Table, y: str, fixed: Sequence[str], group: str, slope: str
+) -> tuple[SufficientStats, int]:
+    """:func:`lmm_stats` of the rows with no NULL or NaN in a used column (the group
+    included), and how many rows were dropped for one; still one group-by in the engine."""
+    terms = check_terms(list(table.columns), y, fixed, group, slope)
+    columns = list(dict.fromkeys([*terms[1:], y, slope]))
+    frame, dropped = _drop_missing(_aggregate(table, columns, group, complete=True), table,
+                                   columns, group)
+    return _stats(frame, terms, columns, y, group, slope), dropped
+
+
+def _stats(frame: pd.DataFrame, terms: tuple[str, ...], columns: Sequence[str], y: str,
+           group: str, slope: str) -> SufficientStats:
+    """The per-group ZᵢᵀZᵢ, ZᵢᵀXᵢ, Zᵢᵀyᵢ and the totals, read off the aggregate; checked."""
+    fixed = list(terms[1:])
     sums = _GroupSums(frame, columns)
     w_names: list[str | None] = [None, *fixed, y]  # None: the intercept column of ones
     ztw = np.stack(
@@ -181,4 +235,4 @@ def fit_lmm_table(
     return fit_lmm_stats(lmm_stats(table, y, fixed, group, slope), reml=reml)
 
 
-__all__ = ["fit_lmm_table", "lmm_stats"]
+__all__ = ["complete_case_stats", "fit_lmm_table", "lmm_stats"]
