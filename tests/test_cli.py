@@ -101,7 +101,8 @@ def test_missing_folder_is_a_user_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["import", str(tmp_path / "nothing"),
                                  "--database", f"sqlite:///{tmp_path / 'x.db'}"])
     assert result.exit_code == 2
-    assert "not a folder" in result.output
+    assert "nothing: does not exist" in result.output
+    assert not (tmp_path / "x.db").exists()
 
 
 def test_demo_builds_a_registry_and_is_repeatable(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -61,13 +62,14 @@ AcceptWarnings = Annotated[bool, typer.Option(
 
 
 def error_line(text: str) -> None:
-    err.print(f"[red]error[/red] {text}", highlight=False)
+    """One error on stderr; the text is shown as it is (``item[q3]`` is no markup)."""
+    err.print(f"[red]error[/red] {escape(text)}", highlight=False)
 
 
 def show_invalid(error: InvalidInput) -> None:
     for problem in error.problems[:MAX_PROBLEMS_SHOWN]:
         label = "[yellow]warning[/yellow]" if problem.soft else "[red]error[/red]"
-        err.print(f"{label} {problem}", highlight=False)
+        err.print(f"{label} {escape(str(problem))}", highlight=False)
     hidden = len(error.problems) - MAX_PROBLEMS_SHOWN
     if hidden > 0:
         err.print(f"… and {hidden} more", highlight=False)

@@ -2,8 +2,8 @@
 
 The interop layer reports ``(label, done, total)``; here each label gets a bar that names it and
 counts rows or resources (with the rate, and the time left once the total is known). Bars go to
-stderr, so an export's table on stdout stays clean; when stderr is not a terminal rich draws
-nothing.
+stderr, so an export's table on stdout stays clean; when stderr is not a terminal (a log, a
+pipe) nothing is drawn.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def progress_bars(verb: str) -> Iterator[ProgressCallback]:
     columns = (TextColumn(f"{verb} [bold]{{task.description}}[/bold]"), BarColumn(),
                MofNCompleteColumn(), RateColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     tasks: dict[str, TaskID] = {}
-    with Progress(*columns, console=err, transient=False) as bars:
+    with Progress(*columns, console=err, transient=False, disable=not err.is_terminal) as bars:
 
         def report(label: str, done: int, total: int | None) -> None:
             if label not in tasks:

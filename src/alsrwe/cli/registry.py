@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine
 
@@ -75,7 +76,7 @@ def import_command(
                                  progress=progress)
     print_import_report(report.counts, report.ignored_columns, report.confirmed_warnings,
                         as_files=chosen is Format.CSV)
-    out.print(f"imported {chosen.value} from {path} into [bold]{shown(url)}[/bold]")
+    out.print(f"imported into [bold]{shown(url)}[/bold] ({chosen.value}, from {escape(str(path))})")
 
 
 @app.command("export")
@@ -203,7 +204,7 @@ def print_import_report(counts: dict[str, tuple[int, int, int]],
     out.print(table)
     for name, columns in ignored.items():
         where = f"{name}.csv: ignored columns" if as_files else f"{name}: ignored"
-        out.print(f"[yellow]note[/yellow] {where} {', '.join(columns)}")
+        out.print(f"[yellow]note[/yellow] {escape(where)} {escape(', '.join(columns))}")
     if confirmed:
         out.print(f"[yellow]note[/yellow] {confirmed} plausibility warning(s) confirmed and "
                   "kept with their records")
