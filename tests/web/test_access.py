@@ -27,7 +27,9 @@ from tests.web.conftest import Registry, login
 
 pytestmark = pytest.mark.anyio
 
-PUBLIC = {"/login", "/logout", "/", "/api/v1/openapi.json", "/api/v1/me", "/self-report/{token}"}
+PUBLIC = {"/login", "/logout", "/", "/api/v1/openapi.json", "/api/v1/me", "/self-report/{token}",
+          "/fhir/R4/metadata", "/fhir/R4/Questionnaire/{questionnaire_id}",
+          "/fhir/R4/CodeSystem/{name}", "/fhir/R4/{path:path}"}
 """Routes any logged-in user (or anybody) may reach; they show no patient data (the
 self-report link shows only the questionnaire: see test_self_report.py)."""
 PATIENT_PARAMETER = "{patient_id}"
@@ -39,6 +41,9 @@ RECORD_PARAMETERS = ("{assessment_id}", "{measurement_id}", "{administration_id}
 CLINIC_PARAMETERS = ("{record_id}", "{slug}", "{treatment_id}", "{medication_id}", "{link_id}")
 """A record, treatment, medication or self-report link of the clinic's pages and API:
 covered by test_another_sites_record_is_404_on_the_clinic_routes."""
+FHIR_PARAMETERS = ("{fhir_id}", "{resource_type}")
+"""A FHIR Patient id or resource type: covered by tests/web/test_fhir_api.py (another site's
+patient is a 404 to read, a 403 to write)."""
 
 
 def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
@@ -85,7 +90,7 @@ def test_every_route_is_classified(app: FastAPI) -> None:
                 or is_admin_only(route)), (
             f"{route.path} is unclassified")
         path = route.path.replace(PATIENT_PARAMETER, "").replace(EVENT_PARAMETER, "")
-        for parameter in (*RECORD_PARAMETERS, *CLINIC_PARAMETERS):
+        for parameter in (*RECORD_PARAMETERS, *CLINIC_PARAMETERS, *FHIR_PARAMETERS):
             path = path.replace(parameter, "")
         parameters = path.count("{")
         assert parameters == 0, f"{route.path}: add its cross-site case to this module"
@@ -198,7 +203,7 @@ async def test_anonymous_requests_go_to_login_or_get_401(
             continue
         path = route.path.replace(PATIENT_PARAMETER, str(registry.ids["BER-001"]))
         response = await client.get(path)
-        if path.startswith("/api/"):
+        if path.startswith(("/api/", "/fhir/")):
             assert response.status_code == 401, path
         else:
             assert response.status_code == 303, path

@@ -49,6 +49,7 @@ from alsrwe.web.routes import (
     cohort,
     corrections,
     dashboard,
+    fhir,
     patients,
     record_pages,
     registration,
@@ -303,7 +304,7 @@ def create_app(settings: WebSettings, engine: Engine | None = None) -> FastAPI:
     for router in (auth.router, dashboard.router, registration.router, patients.router,
                    record_pages.router, corrections.router, self_report.issuer,
                    self_report.public, cohort.router, audit_pages.router, assets.router,
-                   api.router):
+                   api.router, fhir.router):
         app.include_router(router)
     app.mount("/static", assets.StaticAssets(directory=str(files("alsrwe.web") / "static")),
               name="static")

@@ -2,9 +2,10 @@
 
 Writing, :func:`validated` checks a resource built as a dict against its model and returns it
 as built (the builders write fixed keys in a fixed order, so an export is byte-stable; the
-model's own dump would cost two thirds of the export's time for the same content). Reading, :func:`checked` gives, for invalid FHIR, each error at its
-element path (``component[0].valueQuantity.value``), for the reader to place in its file and
-entry; a valid resource is read as it came (the model's dump would only cost time).
+model's own dump would cost two thirds of the export's time for the same content).
+Reading, :func:`checked` gives, for invalid FHIR, each error at its element path
+(``component[0].valueQuantity.value``), for the reader to place in its file and entry; a valid
+resource is read as it came.
 """
 
 from __future__ import annotations

@@ -4,4 +4,5 @@ Pages: ``auth`` (login, logout), ``dashboard`` (home by role, site dashboard), `
 (list, patient page, printable summary), ``cohort`` (the evidence engine's aggregate results;
 ``/overview`` leads there); ``assets`` (Plotly's script from the installed package); ``api``
 (JSON under ``/api/v1``; ``api_records`` adds the read-only record lists, sites and counts).
+``fhir``: FHIR R4 under ``/fhir/R4`` (CapabilityStatement, Patient reads, creates, Bundles).
 """
