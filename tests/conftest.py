@@ -9,11 +9,14 @@ the server cannot be reached the PostgreSQL tests are skipped, unless
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine, create_engine
@@ -23,6 +26,9 @@ from sqlalchemy.pool import NullPool
 
 from alsrwe.store.db import current_revision, head_revision, make_engine, migrate
 from alsrwe.store.models import Base
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -137,3 +143,34 @@ def engine(backend: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
+    """A quiet local Spark (2 cores, no UI, Arrow transfers), stopped at the end: one per test
+    worker, shared by the analytics and OMOP tests (their ``spark`` xdist group)."""
+    sql = pytest.importorskip("pyspark.sql")
+    logging.getLogger("py4j").setLevel(logging.ERROR)
+    warehouse = tmp_path_factory.mktemp("spark-warehouse")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=ResourceWarning)
+        session = (
+            sql.SparkSession.builder.master("local[2]")
+            .appName("alsrwe-tests")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.default.parallelism", "2")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.warehouse.dir", str(warehouse))
+            .config("spark.driver.extraJavaOptions", "-Dderby.system.home=" + str(warehouse))
+            .getOrCreate()
+        )
+        session.sparkContext.setLogLevel("ERROR")
+    try:
+        yield session
+    finally:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=ResourceWarning)
+            session.stop()

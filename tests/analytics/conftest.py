@@ -13,8 +13,6 @@ PySpark (not by alsrwe) are ignored narrowly, for the analytics tests only.
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,36 +55,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def synthetic_cohort() -> SyntheticCohort:
     """60 patients and 6 carriers at 3 sites; ~650 clinic assessments of patients."""
     return generate_cohort(CohortParams(seed=SEED, n_patients=60, n_carriers=6))
-
-
-@pytest.fixture(scope="session")
-def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
-    """A quiet local Spark (2 cores, no UI, Arrow transfers), stopped at the end."""
-    sql = pytest.importorskip("pyspark.sql")
-    logging.getLogger("py4j").setLevel(logging.ERROR)
-    warehouse = tmp_path_factory.mktemp("spark-warehouse")
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=ResourceWarning)
-        session = (
-            sql.SparkSession.builder.master("local[2]")
-            .appName("alsrwe-tests")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", "4")
-            .config("spark.default.parallelism", "2")
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.warehouse.dir", str(warehouse))
-            .config("spark.driver.extraJavaOptions", "-Dderby.system.home=" + str(warehouse))
-            .getOrCreate()
-        )
-        session.sparkContext.setLogLevel("ERROR")
-    try:
-        yield session
-    finally:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=ResourceWarning)
-            session.stop()
 
 
 def spark_cohort(session: SparkSession, frames: dict[str, pd.DataFrame]) -> Cohort:

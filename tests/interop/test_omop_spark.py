@@ -2,15 +2,12 @@
 
 Equal tidy tables are enough here: that every analysis gives the same numbers on Spark as on
 DuckDB for the same tables is tests/analytics/analyses/test_on_engines.py. In the ``spark``
-xdist group with those tests, so that one worker starts Spark once: the session is shared
-when it is already running (and then left running).
+xdist group with those tests, so that one worker starts Spark once (the root conftest's
+``spark_session``).
 """
 
 from __future__ import annotations
 
-import logging
-import warnings
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,37 +32,8 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
-    """The running Spark session, or a quiet local one started (and stopped) here."""
-    sql = pytest.importorskip("pyspark.sql")
-    active = sql.SparkSession.getActiveSession()
-    if active is not None:
-        yield active
-        return
-    logging.getLogger("py4j").setLevel(logging.ERROR)
-    warehouse = tmp_path_factory.mktemp("spark-warehouse")
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=ResourceWarning)
-        session = (
-            sql.SparkSession.builder.master("local[2]").appName("alsrwe-omop-tests")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.shuffle.partitions", "4")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.warehouse.dir", str(warehouse))
-            .config("spark.driver.extraJavaOptions", "-Dderby.system.home=" + str(warehouse))
-            .getOrCreate())
-        session.sparkContext.setLogLevel("ERROR")
-    try:
-        yield session
-    finally:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=ResourceWarning)
-            session.stop()
-
-
-def test_spark_reads_the_parquet_export_in_place(spark: SparkSession, tmp_path: Path) -> None:
+def test_spark_reads_the_parquet_export_in_place(spark_session: SparkSession,
+                                                 tmp_path: Path) -> None:
     import ibis
 
     cohort = generate_cohort(CohortParams(seed=11, n_patients=20, n_carriers=3,
@@ -80,7 +48,7 @@ def test_spark_reads_the_parquet_export_in_place(spark: SparkSession, tmp_path: 
     finally:
         engine.dispose()
     reference = Cohort.from_registry(url)
-    on_spark = omop_cohort(load_omop_folder(tmp_path / "omop", ibis.pyspark.connect(spark)),
+    on_spark = omop_cohort(load_omop_folder(tmp_path / "omop", ibis.pyspark.connect(spark_session)),
                            cache=True)  # each tidy table computed once, in Spark
     assert on_spark.backend == "pyspark"
     for name in SCHEMAS:
