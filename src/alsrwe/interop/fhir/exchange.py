@@ -73,13 +73,14 @@ def _raise_located(problems: Sequence[Problem]) -> None:
 
 def write_rows(engine: Engine, rows: ResourceRows, problems: Sequence[Problem],
                ignored: Mapping[str, int], *, source: str, today: date, actor: str,
-               accept_warnings: bool = False) -> ImportReport:
+               accept_warnings: bool = False, progress: Progress = NO_PROGRESS) -> ImportReport:
     """Hand what a FHIR reader read to the write path; its problems come back placed at the
     FHIR resource and element."""
     files = {table: ", ".join(sorted(names)) for table, names in rows.files.items()}
     try:
         report = import_text_rows(engine, rows, problems, source=ImportSource(source, files),
-                                  today=today, actor=actor, accept_warnings=accept_warnings)
+                                  today=today, actor=actor, accept_warnings=accept_warnings,
+                                  progress=progress)
     except InvalidInput as error:
         _raise_located(locate(error.problems, rows, keep=problems))
         raise
@@ -102,7 +103,7 @@ def import_fhir(engine: Engine, path: Path, *, today: date, actor: str = "alsrwe
         raise InvalidInput([Problem(None, f"holds no resource alsrwe records{shown}",
                                     file=str(path))])
     return write_rows(engine, rows, problems, ignored, source=str(path), today=today,
-                      actor=actor, accept_warnings=accept_warnings)
+                      actor=actor, accept_warnings=accept_warnings, progress=progress)
 
 
 def import_resources(engine: Engine, resources: Iterable[tuple[int | None, dict[str, Any]]], *,

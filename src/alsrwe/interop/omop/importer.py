@@ -141,7 +141,7 @@ def import_omop(engine: Engine, path: Path, *, today: date, actor: str = "alsrwe
                                           "status", file=str(path))])
     source = ImportSource(str(path), {name: FILES[name] for name in tables})
     return import_text_rows(engine, tables, problems, source=source, today=today, actor=actor,
-                            accept_warnings=accept_warnings)
+                            accept_warnings=accept_warnings, progress=progress)
 
 
 __all__ = ["looks_like_omop", "import_omop", "open_omop", "text_rows"]

@@ -74,7 +74,8 @@ def import_redcap(engine: Engine, dictionary: Path, records: Path, mapping: Path
     source = ImportSource(f"redcap:{records.resolve()}", files)
     try:
         report = import_text_rows(engine, rows.tables, rows.problems, source=source,
-                                  today=today, actor=actor, accept_warnings=accept_warnings)
+                                  today=today, actor=actor, accept_warnings=accept_warnings,
+                                  progress=progress)
     except InvalidInput as error:
         raise_problems(rows.translated(error.problems))
         raise

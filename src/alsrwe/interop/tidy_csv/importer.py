@@ -75,31 +75,40 @@ def import_tidy(engine: Engine, directory: Path, *, today: date, actor: str = "a
     files = {name: TABLES_BY_NAME[name].filename for name in folder.tables}
     source = ImportSource(str(directory), files, exported_at(directory), overwrite_newer)
     report = write_import(engine, batch, problems, source=source, today=today, actor=actor,
-                          accept_warnings=accept_warnings, settings=settings)
+                          accept_warnings=accept_warnings, settings=settings, progress=progress)
     report.ignored_columns = folder.ignored_columns
     return report
 
 
+WRITING = "rulebook and write"
+"""The progress label of an import's last step, after its files are read."""
+
+
 def write_import(engine: Engine, batch: Batch, problems: Sequence[Problem], *,
                  source: ImportSource, today: date, actor: str, accept_warnings: bool = False,
-                 settings: PlausibilitySettings = DEFAULT_SETTINGS) -> ImportReport:
+                 settings: PlausibilitySettings = DEFAULT_SETTINGS,
+                 progress: Progress = NO_PROGRESS) -> ImportReport:
     """Judge a reader's batch with the rulebook and write it in one transaction, or raise
     every problem (the reader's first) and write nothing: every format's last step."""
+    records = len(batch.patients) + sum(len(rows) for rows in batch.records.values())
+    progress(WRITING, 0, records)
     with unit_of_work(engine) as session:
         written = write_batch(session, batch, actor=actor, today=today, source=source,
                               read_problems=problems, accept_warnings=accept_warnings,
                               settings=settings)
+    progress(WRITING, records, records)
     return ImportReport(written.counts, {}, written.confirmed_warnings)
 
 
 def import_text_rows(engine: Engine, tables: Mapping[str, Iterable[TextRow]],
                      problems: Sequence[Problem] = (), *, source: ImportSource, today: date,
                      actor: str, accept_warnings: bool = False,
-                     settings: PlausibilitySettings = DEFAULT_SETTINGS) -> ImportReport:
+                     settings: PlausibilitySettings = DEFAULT_SETTINGS,
+                     progress: Progress = NO_PROGRESS) -> ImportReport:
     """Build, judge and write the text rows a reader produced (FHIR, REDCap, OMOP)."""
     batch, found = batch_of_rows(tables, today, problems)
     return write_import(engine, batch, found, source=source, today=today, actor=actor,
-                        accept_warnings=accept_warnings, settings=settings)
+                        accept_warnings=accept_warnings, settings=settings, progress=progress)
 
 
 def check_text_rows(tables: Mapping[str, Iterable[TextRow]], problems: Sequence[Problem] = (),
