@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -26,6 +27,7 @@ from rich.text import Text
 
 from alsrwe.cli.common import err
 from alsrwe.interop.progress import Progress as ProgressCallback
+from alsrwe.interop.tidy_csv.importer import WRITING
 
 
 class RateColumn(ProgressColumn):
@@ -39,14 +41,15 @@ class RateColumn(ProgressColumn):
 @contextmanager
 def progress_bars(verb: str) -> Iterator[ProgressCallback]:
     """A progress callback drawing a bar per label (``verb`` heads each: "reading", …)."""
-    columns = (TextColumn(f"{verb} [bold]{{task.description}}[/bold]"), BarColumn(),
+    columns = (TextColumn("{task.description}"), BarColumn(),
                MofNCompleteColumn(), RateColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     tasks: dict[str, TaskID] = {}
     with Progress(*columns, console=err, transient=False, disable=not err.is_terminal) as bars:
 
         def report(label: str, done: int, total: int | None) -> None:
             if label not in tasks:
-                tasks[label] = bars.add_task(label, total=total)
+                shown = label if label == WRITING else f"{verb} [bold]{escape(label)}[/bold]"
+                tasks[label] = bars.add_task(shown, total=total)
             bars.update(tasks[label], completed=done, total=total)
 
         yield report

@@ -80,8 +80,9 @@ def import_tidy(engine: Engine, directory: Path, *, today: date, actor: str = "a
     return report
 
 
-WRITING = "rulebook and write"
-"""The progress label of an import's last step, after its files are read."""
+WRITING = "checking and writing the records"
+"""The progress label of an import's last step (the rulebook, then the write), after its files
+are read."""
 
 
 def write_import(engine: Engine, batch: Batch, problems: Sequence[Problem], *,
