@@ -18,7 +18,6 @@ from alsrwe.cli.common import (
     out,
     user_errors,
 )
-from alsrwe.interop.tidy_csv import check_tidy_dir
 
 
 @app.command()
@@ -37,6 +36,7 @@ def analyze(
 ) -> None:
     """Write the cohort report (report.html + JSON/CSV of every table) for the registry."""
     from alsrwe.analytics import Cohort, ReportSettings, build_report
+    from alsrwe.interop.tidy_csv import check_tidy_dir
 
     with user_errors():
         if csv_dir is not None:

@@ -18,8 +18,6 @@ from alsrwe.cli.common import (
     registry_engine,
     user_errors,
 )
-from alsrwe.store.db import unit_of_work
-from alsrwe.store.reads.audit_log import AuditFilter, audit_entries, chain_head, verify_chain
 
 audit_app = typer.Typer(help="Check and read the audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
@@ -31,6 +29,9 @@ DETAIL_WIDTH = 120
 @audit_app.command("verify")
 def audit_verify(database: DatabaseOption = None) -> None:
     """Check the hash chain of every entry; name the first broken one (exit 1)."""
+    from alsrwe.store.db import unit_of_work
+    from alsrwe.store.reads.audit_log import chain_head, verify_chain
+
     with user_errors(), registry_engine(existing_registry(database)) as engine, unit_of_work(
             engine, read_only=True) as session:
         broken = verify_chain(session)
@@ -64,6 +65,9 @@ def audit_show(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List the newest audit entries, filtered by patient, user, action and date."""
+    from alsrwe.store.db import unit_of_work
+    from alsrwe.store.reads.audit_log import AuditFilter, audit_entries
+
     wanted = AuditFilter(patient=patient, actor=user, action=action,
                          since=_day(since, "--since"), until=_day(until, "--until"))
     with user_errors(), registry_engine(existing_registry(database)) as engine, unit_of_work(

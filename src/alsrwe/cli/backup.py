@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,8 +16,9 @@ from alsrwe.cli.common import (
     shown,
     user_errors,
 )
-from alsrwe.store.backup import Manifest, create_backup, restore_backup
-from alsrwe.store.db import head_revision
+
+if TYPE_CHECKING:
+    from alsrwe.store.backup import Manifest
 
 
 def _summary(manifest: Manifest) -> str:
@@ -37,6 +38,8 @@ def backup(
     database: DatabaseOption = None,
 ) -> None:
     """Back up the registry into one file: consistent even while it is served; audited."""
+    from alsrwe.store.backup import create_backup
+
     with user_errors():
         url = existing_registry(database)
         with out.status("backing up…"):
@@ -59,6 +62,9 @@ def restore(
     The payload must match its manifest; afterwards the row counts must equal the manifest's
     and the audit chain must verify. A SQLite target is replaced only once all of it passed.
     """
+    from alsrwe.store.backup import restore_backup
+    from alsrwe.store.db import head_revision
+
     with user_errors():
         url = database_url(database)
         with out.status("restoring and checking…"):

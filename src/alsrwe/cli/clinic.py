@@ -20,8 +20,6 @@ from alsrwe.domain.errors import (
     DomainError,
 )
 from alsrwe.domain.regimens import REGIMENS, Regimen
-from alsrwe.store.db import unit_of_work
-from alsrwe.store.reads.summary import dosing_calendar, patient_summary
 
 
 @app.command()
@@ -31,6 +29,9 @@ def patient(
     regimen: Annotated[str, typer.Option(help="Regimen for the next dose.")] = "tofersen_us",
 ) -> None:
     """Summary of one patient: variant, stage, ΔFRS, latest scores and the next dose."""
+    from alsrwe.store.db import unit_of_work
+    from alsrwe.store.reads.summary import patient_summary
+
     with user_errors():
         chosen = _regimen(regimen)
         with registry_engine(existing_registry(database)) as engine, unit_of_work(
@@ -52,6 +53,9 @@ def schedule(
     ahead: Annotated[int, typer.Option(help="Planned doses to show ahead.")] = 4,
 ) -> None:
     """The dosing calendar: doses given (with delays), missed ones and the next planned."""
+    from alsrwe.store.db import unit_of_work
+    from alsrwe.store.reads.summary import dosing_calendar
+
     with user_errors():
         chosen = _regimen(regimen)
         with registry_engine(existing_registry(database)) as engine, unit_of_work(

@@ -4,6 +4,11 @@ User errors (the domain's :class:`~alsrwe.domain.errors.AlsrweError` tree: inval
 not found, conflict) print one clear line per problem on stderr and exit with status 2; they
 never show a traceback. Every command that writes says which database it wrote; a command
 that fails leaves no new database file behind; reading commands never create a registry.
+
+Startup: this package imports only typer, rich, the standard library and the cheap domain
+modules at import time, so ``--help`` answers at once; SQLAlchemy, pydantic, the store, interop
+and everything they pull in (pandas, …) are imported inside the functions that use them
+(tests/test_cli_startup.py guards it).
 """
 
 from __future__ import annotations
@@ -11,21 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import Engine, make_url
-from sqlalchemy.exc import (
-    ArgumentError,
-    DatabaseError,
-    DataError,
-    IntegrityError,
-    NoSuchModuleError,
-    ProgrammingError,
-)
 
 from alsrwe.domain.errors import (
     AlsrweError,
@@ -34,7 +29,9 @@ from alsrwe.domain.errors import (
     UnconfirmedWarnings,
 )
 from alsrwe.domain.tidy_format import CONFIRMED_WARNINGS
-from alsrwe.store.db import Settings, make_engine, migrate
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 app = typer.Typer(
     help="alsrwe: registry and real-world evidence for ALS disease-modifying therapy.",
@@ -93,31 +90,56 @@ def user_errors() -> Iterator[None]:
     except AlsrweError as error:
         error_line(str(error))
         raise typer.Exit(2) from None
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "settings"
-        error_line(f"{where}: {first['msg']}")
-        raise typer.Exit(2) from None
-    except (ArgumentError, NoSuchModuleError) as error:
-        error_line(f"--database: not a usable database URL ({error})")
-        raise typer.Exit(2) from None
     except OSError as error:
         error_line(f"{error.filename or ''}: {error.strerror or error}")
         raise typer.Exit(2) from None
-    except DatabaseError as error:
-        if isinstance(error, IntegrityError | ProgrammingError | DataError):
-            raise  # a bug, not the user's database: keep the traceback
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        error_line(f"cannot use the database: {reason}")
+    except Exception as error:
+        if not _library_error(error):
+            raise
         raise typer.Exit(2) from None
 
 
+def _library_error(error: Exception) -> bool:
+    """Print a pydantic or SQLAlchemy user error (True), else False: imported only on failure."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import (
+        ArgumentError,
+        DatabaseError,
+        DataError,
+        IntegrityError,
+        NoSuchModuleError,
+        ProgrammingError,
+    )
+
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "settings"
+        error_line(f"{where}: {first['msg']}")
+        return True
+    if isinstance(error, ArgumentError | NoSuchModuleError):
+        error_line(f"--database: not a usable database URL ({error})")
+        return True
+    if isinstance(error, DatabaseError):
+        if isinstance(error, IntegrityError | ProgrammingError | DataError):
+            return False  # a bug, not the user's database: keep the traceback
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        error_line(f"cannot use the database: {reason}")
+        return True
+    return False
+
+
 def database_url(database: str | None) -> str:
-    return database or Settings().database_url
+    if database:
+        return database
+    from alsrwe.store.db import Settings
+
+    return Settings().database_url
 
 
 def sqlite_file(url: str) -> Path | None:
     """The file of a SQLite URL (absolute), or None for a server or an in-memory database."""
+    from sqlalchemy import make_url
+
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
@@ -126,12 +148,16 @@ def sqlite_file(url: str) -> Path | None:
 
 def shown(url: str) -> str:
     """How a command names the database it used: a SQLite file's absolute path, else the URL."""
+    from sqlalchemy import make_url
+
     path = sqlite_file(url)
     return str(path) if path is not None else make_url(url).render_as_string(hide_password=True)
 
 
 def existing_registry(database: str | None) -> str:
     """The URL of a registry that must already exist (only init and demo create one)."""
+    from sqlalchemy import make_url
+
     url = database_url(database)
     path = sqlite_file(url)
     if path is not None and not path.exists():
@@ -158,6 +184,8 @@ def new_file_guard(url: str) -> Iterator[None]:
 @contextmanager
 def registry_engine(url: str, *, create: bool = False) -> Iterator[Engine]:
     """An engine on ``url`` (migrated when ``create``), disposed after the block."""
+    from alsrwe.store.db import make_engine, migrate
+
     engine = make_engine(url)
     try:
         if create:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,14 +20,18 @@ from alsrwe.cli.common import (
     user_errors,
 )
 from alsrwe.domain.privacy import SUPPRESS_BELOW
-from alsrwe.interop.extract import (
-    KEY_FILE_ENV,
-    KEY_FILENAME,
-    DateMode,
-    check_destination,
-    load_or_create_key,
-    write_extract,
-)
+
+# Copies of alsrwe.interop.extract's names that the options need when the app is built:
+# importing that package loads pandas (tests/test_cli_startup.py keeps them equal).
+KEY_FILENAME = "alsrwe-extract.key"
+KEY_FILE_ENV = "ALSRWE_EXTRACT_SECRET_FILE"
+
+
+class DateChoice(StrEnum):
+    """The choices of --dates: :class:`alsrwe.interop.extract.DateMode`'s values."""
+
+    ONSET = "onset"
+    SHIFT = "shift"
 
 
 def default_key_path(url: str) -> Path:
@@ -46,10 +51,10 @@ def _actor() -> str:
 def extract(
     directory: Annotated[Path, typer.Argument(help="New or empty folder for the extract.")],
     database: DatabaseOption = None,
-    dates: Annotated[DateMode, typer.Option(
+    dates: Annotated[DateChoice, typer.Option(
         "--dates", help="onset: days since symptom onset (carriers: since their earliest "
                         "registry date); shift: dates shifted per patient by a keyed ±182 days."
-    )] = DateMode.ONSET,
+    )] = DateChoice.ONSET,
     min_cell: Annotated[int, typer.Option(
         "--min-cell", min=1,
         help=f"Aggregate counts from 1 to N-1 are suppressed (default {SUPPRESS_BELOW}, "
@@ -63,6 +68,13 @@ def extract(
                                   "manifest, no record-level files.")] = False,
 ) -> None:
     """Write a pseudonymised research extract: keyed ids, no free text, suppressed counts."""
+    from alsrwe.interop.extract import (
+        DateMode,
+        check_destination,
+        load_or_create_key,
+        write_extract,
+    )
+
     with user_errors():
         url = existing_registry(database)
         key_path = secret_file or default_key_path(url)
@@ -72,8 +84,9 @@ def extract(
             out.print(f"created a new extract key at [bold]{key.path}[/bold] (mode 0600): keep "
                       "it private and keep it, the same key gives the same ids")
         with registry_engine(url) as engine:
-            report = write_extract(engine, directory, key.key, actor=_actor(), mode=dates,
-                                   min_cell=min_cell, aggregates_only=aggregates_only)
+            report = write_extract(engine, directory, key.key, actor=_actor(),
+                                   mode=DateMode(dates.value), min_cell=min_cell,
+                                   aggregates_only=aggregates_only)
     table = Table("file", "rows", title=f"extract written to {report.directory}")
     for name, rows in report.counts.items():
         table.add_row(f"{name}.csv", str(rows))

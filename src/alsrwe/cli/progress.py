@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from rich.progress import (
@@ -26,8 +27,9 @@ from rich.progress import (
 from rich.text import Text
 
 from alsrwe.cli.common import err
-from alsrwe.interop.progress import Progress as ProgressCallback
-from alsrwe.interop.tidy_csv.importer import WRITING
+
+if TYPE_CHECKING:
+    from alsrwe.interop.progress import Progress as ProgressCallback
 
 
 class RateColumn(ProgressColumn):
@@ -41,6 +43,8 @@ class RateColumn(ProgressColumn):
 @contextmanager
 def progress_bars(verb: str) -> Iterator[ProgressCallback]:
     """A progress callback drawing a bar per label (``verb`` heads each: "reading", …)."""
+    from alsrwe.interop.tidy_csv.importer import WRITING  # pandas: only when a bar is drawn
+
     columns = (TextColumn("{task.description}"), BarColumn(),
                MofNCompleteColumn(), RateColumn(), TimeElapsedColumn(), TimeRemainingColumn())
     tasks: dict[str, TaskID] = {}

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import Engine
 
 from alsrwe.cli.common import (
     DatabaseOption,
@@ -17,8 +16,9 @@ from alsrwe.cli.common import (
     user_errors,
 )
 from alsrwe.domain.access import normalize_username
-from alsrwe.store.db import unit_of_work
-from alsrwe.store.writes.accounts import change_role, create_account
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 user_app = typer.Typer(help="Manage the web app's user accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -26,6 +26,9 @@ app.add_typer(user_app, name="user")
 
 def add_user(engine: Engine, username: str, password: str, role: str, sites: list[str],
               actor: str) -> None:
+    from alsrwe.store.db import unit_of_work
+    from alsrwe.store.writes.accounts import create_account
+
     with unit_of_work(engine) as session:
         create_account(session, username, password, role, sites, actor=actor)
 
@@ -63,6 +66,9 @@ def user_role(
     database: DatabaseOption = None,
 ) -> None:
     """Change a user's role and sites (audited; their open sessions end)."""
+    from alsrwe.store.db import unit_of_work
+    from alsrwe.store.writes.accounts import change_role
+
     with user_errors():
         url = existing_registry(database)
         with registry_engine(url) as engine, unit_of_work(engine) as session:
