@@ -112,3 +112,13 @@ def test_an_unknown_path_names_the_formats(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "none of the formats" in " ".join(result.output.split())
     assert not (tmp_path / "x.db").exists()
+
+
+def test_a_tidy_export_imports_back_without_format(registry: str, tmp_path: Path) -> None:
+    """The export's manifest (a .json file) does not make the folder look like FHIR."""
+    first = _tidy(registry, tmp_path / "out")
+    target = _new_registry(tmp_path, "target")
+    result = runner.invoke(app, ["import", str(tmp_path / "out"), "--database", target])
+    assert result.exit_code == 0, result.output
+    assert "(csv, from" in " ".join(result.output.split())
+    assert _tidy(target, tmp_path / "again") == first

@@ -9,6 +9,7 @@ import pytest
 
 from alsrwe.domain.errors import InvalidInput
 from alsrwe.interop.formats import Format, detect_format, export_path, import_path
+from alsrwe.interop.tidy_csv.manifest import MANIFEST
 
 TODAY = date(2026, 12, 1)
 
@@ -28,6 +29,13 @@ def test_a_json_or_ndjson_file_is_fhir(tmp_path: Path, name: str) -> None:
     path.write_text("{}", encoding="utf-8")
     assert detect_format(path) is Format.FHIR
     assert detect_format(tmp_path) is Format.FHIR  # a folder of them too
+
+
+def test_an_exported_tidy_folder_is_csv_not_fhir(tmp_path: Path) -> None:
+    """``alsrwe export`` writes its manifest (alsrwe-export.json) beside the CSV files."""
+    (tmp_path / "patients.csv").write_text("patient_id\n", encoding="utf-8")
+    (tmp_path / MANIFEST).write_text("{}", encoding="utf-8")
+    assert detect_format(tmp_path) is Format.CSV
 
 
 def test_nothing_known_names_the_formats(tmp_path: Path) -> None:

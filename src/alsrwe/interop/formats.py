@@ -19,6 +19,7 @@ from alsrwe.domain.errors import InvalidInput, Problem
 from alsrwe.domain.tidy_format import FILENAMES
 from alsrwe.interop.progress import NO_PROGRESS, Progress
 from alsrwe.interop.tidy_csv.importer import ImportReport
+from alsrwe.interop.tidy_csv.manifest import MANIFEST
 
 
 class Format(StrEnum):
@@ -38,10 +39,11 @@ def _is_tidy(path: Path) -> bool:
 
 
 def _is_fhir(path: Path) -> bool:
+    """A .json or .ndjson file, or a folder holding one (not the tidy export's manifest)."""
     if path.is_file():
-        return path.suffix.lower() in FHIR_SUFFIXES
-    return path.is_dir() and any(p.suffix.lower() in FHIR_SUFFIXES and p.is_file()
-                                 for p in path.iterdir())
+        return path.suffix.lower() in FHIR_SUFFIXES and path.name != MANIFEST
+    return path.is_dir() and any(p.suffix.lower() in FHIR_SUFFIXES and p.name != MANIFEST
+                                 and p.is_file() for p in path.iterdir())
 
 
 def _is_redcap(path: Path) -> bool:
