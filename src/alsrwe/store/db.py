@@ -13,12 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -26,6 +22,9 @@ from sqlalchemy.orm import Session
 
 from alsrwe.domain.errors import DomainError
 from alsrwe.domain.plausibility import DEFAULT_SETTINGS, PlausibilitySettings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
 """How long a SQLite writer waits for the write lock before giving up."""
@@ -101,7 +100,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def migrations_config(connection: Connection | None = None) -> Config:
-    """An Alembic configuration for the migrations shipped inside the package (no alembic.ini)."""
+    """An Alembic configuration for the migrations shipped inside the package (no alembic.ini).
+
+    Alembic is imported here and in the functions below, not with the module: reading the
+    registry (``alsrwe patient``, the web app's requests) needs no migration tooling."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(files("alsrwe.store") / "migrations"))
     if connection is not None:
@@ -111,24 +115,32 @@ def migrations_config(connection: Connection | None = None) -> Config:
 
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Create the schema, or bring an existing one up to ``revision``, in one transaction."""
+    from alembic import command
+
     with engine.begin() as connection:
         command.upgrade(migrations_config(connection), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Step the schema back to ``revision`` (``"base"`` removes every table)."""
+    from alembic import command
+
     with engine.begin() as connection:
         command.downgrade(migrations_config(connection), revision)
 
 
 def current_revision(engine: Engine) -> str | None:
     """The schema's Alembic revision, or ``None`` for an empty (never migrated) database."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def head_revision() -> str | None:
     """The newest revision shipped with this version of alsrwe."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(migrations_config()).get_current_head()
 
 
