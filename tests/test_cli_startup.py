@@ -18,7 +18,6 @@ import typer
 
 from alsrwe.cli import app
 from alsrwe.cli.extract import KEY_FILE_ENV, KEY_FILENAME, DateChoice
-from alsrwe.cli.registry import FormatChoice
 
 HEAVY = ("pandas", "numpy", "scipy", "ibis", "duckdb", "fastapi", "uvicorn", "jinja2",
          "matplotlib", "plotly", "lifelines", "fhir.resources", "pyarrow",
@@ -97,8 +96,6 @@ def test_cli_copies_of_interop_choices_match() -> None:
     from alsrwe.interop.extract import KEY_FILE_ENV as INTEROP_KEY_FILE_ENV
     from alsrwe.interop.extract import KEY_FILENAME as INTEROP_KEY_FILENAME
     from alsrwe.interop.extract import DateMode
-    from alsrwe.interop.formats import Format
 
-    assert [(m.name, m.value) for m in FormatChoice] == [(m.name, m.value) for m in Format]
     assert [(m.name, m.value) for m in DateChoice] == [(m.name, m.value) for m in DateMode]
     assert (KEY_FILE_ENV, KEY_FILENAME) == (INTEROP_KEY_FILE_ENV, INTEROP_KEY_FILENAME)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tempfile
 from datetime import date
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -27,21 +26,12 @@ from alsrwe.cli.common import (
 from alsrwe.cli.progress import progress_bars
 from alsrwe.cli.users import add_user
 from alsrwe.domain.errors import Conflict
+from alsrwe.interop.formats import Format
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from alsrwe.store.reads.counts import RegistryCounts
-
-
-class FormatChoice(StrEnum):
-    """The choices of --format: :class:`alsrwe.interop.formats.Format`'s values, copied here
-    because importing that module loads pandas (tests/test_cli_startup.py keeps them equal)."""
-
-    CSV = "csv"
-    FHIR = "fhir"
-    REDCAP = "redcap"
-    OMOP = "omop"
 
 
 @app.command()
@@ -54,7 +44,7 @@ def init(database: DatabaseOption = None) -> None:
     out.print(f"registry ready at [bold]{shown(url)}[/bold]")
 
 
-FormatOption = Annotated[FormatChoice | None, typer.Option(
+FormatOption = Annotated[Format | None, typer.Option(
     "--format", "-f", case_sensitive=False,
     help="csv (tidy CSV folder), fhir (Bundle or NDJSON), redcap (project folder: data "
          "dictionary + records + mapping), omop (CDM folder or .duckdb); detected when left out.")]
@@ -74,10 +64,10 @@ def import_command(
                           "project folder's mapping.toml, else alsrwe's clinic mapping).")] = None,
 ) -> None:
     """Import tidy CSV, FHIR, REDCap or OMOP data in one transaction: all of it, or nothing."""
-    from alsrwe.interop.formats import Format, detect_format, import_path
+    from alsrwe.interop.formats import detect_format, import_path
 
     with user_errors():
-        chosen = Format(fmt.value) if fmt is not None else detect_format(path)
+        chosen = fmt or detect_format(path)
         url = existing_registry(database)
         with registry_engine(url, create=True) as engine, progress_bars("reading") as progress:
             report = import_path(engine, path, chosen, today=date.today(),
@@ -93,11 +83,11 @@ def import_command(
 def export_command(
     directory: Annotated[Path, typer.Argument(help="Folder to write the files into.")],
     database: DatabaseOption = None,
-    fmt: Annotated[FormatChoice, typer.Option(
+    fmt: Annotated[Format, typer.Option(
         "--format", "-f", case_sensitive=False,
         help="csv (tidy CSV, what `alsrwe import` reads), fhir (a transaction Bundle), redcap "
              "(data dictionary, events, records, mapping), omop (CDM v5.4 tables).")
-    ] = FormatChoice.CSV,
+    ] = Format.CSV,
     ndjson: Annotated[bool, typer.Option(
         "--ndjson", help="FHIR: one NDJSON file per resource type (Bulk Data) instead of a "
                          "Bundle.")] = False,
@@ -105,18 +95,17 @@ def export_command(
         "--parquet", help="OMOP: Parquet files instead of CSV.")] = False,
 ) -> None:
     """Export the registry as tidy CSV, FHIR R4, a REDCap project or OMOP CDM tables."""
-    from alsrwe.interop.formats import Format, export_path
+    from alsrwe.interop.formats import export_path
 
-    chosen = Format(fmt.value)
     with (user_errors(), registry_engine(existing_registry(database)) as engine,
           progress_bars("writing") as progress):
-        counts = export_path(engine, directory, chosen, ndjson=ndjson, parquet=parquet,
+        counts = export_path(engine, directory, fmt, ndjson=ndjson, parquet=parquet,
                              progress=progress)
-    unit = "resources" if chosen is Format.FHIR else "rows"
-    table = Table("file" if chosen is not Format.FHIR else "resource", unit,
-                  title=f"exported {chosen.value} to {directory}")
+    unit = "resources" if fmt is Format.FHIR else "rows"
+    table = Table("file" if fmt is not Format.FHIR else "resource", unit,
+                  title=f"exported {fmt.value} to {directory}")
     for name, rows in counts.items():
-        table.add_row(f"{name}.csv" if chosen is Format.CSV else name, str(rows))
+        table.add_row(f"{name}.csv" if fmt is Format.CSV else name, str(rows))
     out.print(table)
 
 

@@ -42,6 +42,10 @@ CONFIRMED_WARNINGS = "confirmed_warnings"
 
 WARNING_SEPARATOR = ";"
 
+MANIFEST = "alsrwe-export.json"
+"""The file an export writes beside the tables (when it was read, rows per file, the audit
+chain's head); import skips it, and a re-import refuses rows changed since."""
+
 
 @dataclass(frozen=True, slots=True)
 class TableSpec:
@@ -170,6 +174,7 @@ __all__ = [
     "ALSFRS",
     "CONFIRMED_WARNINGS",
     "FILENAMES",
+    "MANIFEST",
     "ITEM_COLUMNS",
     "MEASUREMENTS",
     "MEDICATIONS",

@@ -11,15 +11,17 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING, Any
 
 from alsrwe.domain.errors import InvalidInput, Problem
-from alsrwe.domain.tidy_format import FILENAMES
+from alsrwe.domain.tidy_format import FILENAMES, MANIFEST
 from alsrwe.interop.progress import NO_PROGRESS, Progress
-from alsrwe.interop.tidy_csv.importer import ImportReport
-from alsrwe.interop.tidy_csv.manifest import MANIFEST
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from alsrwe.interop.tidy_csv.importer import ImportReport
+
 
 
 class Format(StrEnum):

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from alsrwe.domain.errors import InvalidInput, Problem
+from alsrwe.domain.tidy_format import MANIFEST
 
-MANIFEST = "alsrwe-export.json"
 FORMAT = "alsrwe tidy CSV export 1"
 
 
