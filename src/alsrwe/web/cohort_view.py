@@ -71,7 +71,7 @@ def _finding(outcome: Outcome) -> Finding:
     tables = [(table.caption, html_table(table.frame)) for table in shown.aggregate_tables]
     tables += [("attrition", html_table(shown.attrition)),
                ("diagnostics", html_table(shown.diagnostics))]
-    return Finding(title, shown.headline, list(shown.figures), tables)
+    return Finding(title, shown.headline, [figure.svg for figure in shown.figures], tables)
 
 
 def compute_view(database_url: str, key: CohortKey) -> CohortView:

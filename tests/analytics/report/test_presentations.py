@@ -77,7 +77,8 @@ def test_every_analysis_presents_its_result_and_marks_per_patient_tables(
     assert carriers_shown is not None and carriers_shown.aggregate_tables == ()
     survival_shown = outcomes["survival"].presentation
     assert survival_shown is not None and "median" in survival_shown.headline
-    assert all(f.startswith("<svg") for f in survival_shown.figures)
+    assert all(f.svg.startswith("<svg") and f.png.startswith(b"\x89PNG") and f.caption
+               for f in survival_shown.figures)
 
 
 def test_a_refusal_is_an_outcome_with_its_reason() -> None:

@@ -28,6 +28,7 @@ from alsrwe.analytics.analyses.results import (
     Diagnostic,
     DiagnosticStatus,
     diagnostics_frame,
+    fit_status,
     frame_records,
     json_safe,
 )
@@ -162,10 +163,9 @@ def _lmm_difference(cohort: Cohort, s: EarlyDelayedSettings, per: pd.DataFrame,
     n_early = int(data.groupby("patient_id")["early"].first().sum())
     diff = Difference(est, est - z * se, est + z * se, n_early, fit.n_groups - n_early,
                       "LMM t × early interaction × weeks, Wald")
-    good = fit.converged and not fit.singular
-    return diff, Diagnostic("LMM convergence",
-                            DiagnosticStatus.PASS if good else DiagnosticStatus.FAIL,
-                            f"converged={fit.converged}, singular={fit.singular}")
+    return diff, Diagnostic("LMM convergence", fit_status(fit.converged, fit.singular),
+                            f"converged={fit.converged}, singular={fit.singular}; "
+                            f"optimum {fit.optimum_check}")
 
 
 def _nfl_kind(cohort: Cohort, s: EarlyDelayedSettings) -> str | None:

@@ -38,6 +38,7 @@ from alsrwe.analytics.analyses.results import (
     Diagnostic,
     DiagnosticStatus,
     diagnostics_frame,
+    fit_status,
     frame_records,
     json_safe,
 )
@@ -227,7 +228,7 @@ def _mixed_model(values: pd.DataFrame, baseline_days: pd.Series,
     b, se = fit.fixed["months"], fit.se["months"]
     model = MixedModelRatio(math.exp(b), math.exp(b - z * se), math.exp(b + z * se),
                             fit.n_obs, fit.n_groups, fit.converged, fit.singular)
-    status = DiagnosticStatus.PASS if fit.converged else DiagnosticStatus.FAIL
+    status = fit_status(fit.converged, fit.singular)
     detail = f"MR/month {model.ratio_per_month:.3f} ({model.lower:.3f}-{model.upper:.3f})"
     return model, Diagnostic(name, status, detail + ("; singular fit" if fit.singular else ""))
 

@@ -42,6 +42,7 @@ from alsrwe.analytics.analyses.results import (
     Diagnostic,
     DiagnosticStatus,
     diagnostics_frame,
+    fit_status,
     frame_records,
     json_safe,
 )
@@ -326,8 +327,7 @@ def _diagnostics(s: ProgressionSettings, per: pd.DataFrame, lmm: LmmSlopes | Non
     if lmm is None:
         out.append(Diagnostic("LMM convergence", na, lmm_message))
     else:
-        good = lmm.converged and not lmm.singular
-        out.append(Diagnostic("LMM convergence", ok if good else fail,
+        out.append(Diagnostic("LMM convergence", fit_status(lmm.converged, lmm.singular),
                               f"converged={lmm.converged}, singular={lmm.singular}"))
     if s.bootstrap == 0:
         out.append(Diagnostic("bootstrap CI", na, "bootstrap = 0"))

@@ -3,7 +3,7 @@
 An analysis is a named step (after OHDSI CohortMethod): it takes a
 :class:`~alsrwe.analytics.cohort.Cohort` and a frozen, validated settings object that can be
 saved as JSON beside the result, logs how many patients each inclusion rule removed, records
-its diagnostics as data (PASS / FAIL / NOT EVALUATED), and refuses with
+its diagnostics as data (PASS / WARN / FAIL / NOT EVALUATED), and refuses with
 :class:`AnalysisError` when the data cannot support it.
 """
 
@@ -77,9 +77,22 @@ class Attrition:
 
 
 class DiagnosticStatus(StrEnum):
+    """PASS: the check holds; WARN: the result stands but needs the reader's attention (e.g. a
+    singular mixed-model fit: a variance estimated as zero); FAIL: the result should not be
+    relied on; NOT EVALUATED: the check could not be run."""
+
     PASS = "PASS"
+    WARN = "WARN"
     FAIL = "FAIL"
     NOT_EVALUATED = "NOT EVALUATED"
+
+
+def fit_status(converged: bool, singular: bool) -> DiagnosticStatus:
+    """A mixed-model fit's diagnostic: FAIL if it did not converge, WARN if the verified
+    optimum is on the boundary (singular), PASS otherwise — a singular fit is never PASS."""
+    if not converged:
+        return DiagnosticStatus.FAIL
+    return DiagnosticStatus.WARN if singular else DiagnosticStatus.PASS
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from alsrwe.analytics.analyses.results import AnalysisSettings, save_result
 from alsrwe.analytics.analyses.table1 import as_of, table1
 from alsrwe.analytics.cohort.cohort import Cohort
 from alsrwe.analytics.cohort.sites import restrict_to_sites
+from alsrwe.analytics.report.figures import ReportFigure
 from alsrwe.analytics.report.formatting import html_table
 from alsrwe.analytics.report.presentations import ANALYSES, Analysis, Outcome, evaluate
 from alsrwe.domain.privacy import SUPPRESS_BELOW
@@ -45,7 +46,7 @@ class Section:
     name: str
     title: str
     headline: str = ""
-    figures: list[str] = field(default_factory=list)
+    figures: list[ReportFigure] = field(default_factory=list)
     tables: list[tuple[str, str]] = field(default_factory=list)
     attrition: str = ""
     diagnostics: str = ""

@@ -1,12 +1,15 @@
-"""Figures of the cohort report as inline SVG (matplotlib, no browser script needed).
+"""Figures of the cohort report (matplotlib, no browser script needed).
 
-Every function takes plain frames and returns an SVG string, so the report opens offline
-and a figure can be re-drawn from the CSV written beside it.
+Every function takes plain frames and returns a :class:`ReportFigure`: its file stem, its
+caption and the figure drawn as SVG (inline in the report, so it opens offline) and as PNG
+(for journals that want raster files). Both are written without timestamps, so a re-run of
+the same data gives the same bytes.
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import matplotlib
 
@@ -21,12 +24,36 @@ MAX_LINES = 400
 """Spaghetti plots draw at most this many patients (a seeded sample), to stay readable."""
 
 
-def _svg(figure: Figure) -> str:
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
+PNG_DPI = 200
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFigure:
+    """A figure as the report numbers, captions and exports it (``key`` names its files)."""
+
+    key: str
+    caption: str
+    svg: str
+    png: bytes
+
+
+def render(figure: Figure, key: str, caption: str) -> ReportFigure:
+    """Draw ``figure`` as SVG (ids seeded by ``key``, no date) and PNG, then close it."""
+    with plt.rc_context({"svg.hashsalt": key}):
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    raster = io.BytesIO()
+    figure.savefig(raster, format="png", dpi=PNG_DPI, bbox_inches="tight")
     plt.close(figure)
     text = buffer.getvalue()
-    return text[text.index("<svg"):]
+    return ReportFigure(key, caption, text[text.index("<svg"):], raster.getvalue())
+
+
+def sampled_note(frame: pd.DataFrame, key: str = "patient_id") -> str:
+    """A caption's note when a spaghetti plot shows a sample of the patients."""
+    total = frame[key].nunique()
+    return (f" A seeded random sample of {MAX_LINES} of the {total} patients is drawn."
+            if total > MAX_LINES else "")
 
 
 def _sample(frame: pd.DataFrame, key: str, seed: int = 1) -> pd.DataFrame:
@@ -36,9 +63,11 @@ def _sample(frame: pd.DataFrame, key: str, seed: int = 1) -> pd.DataFrame:
     return frame[frame[key].isin(set(ids))]
 
 
-def spaghetti(frame: pd.DataFrame, *, x: str, y: str, title: str, xlabel: str, ylabel: str,
-              log_y: bool = False, mark_zero: str | None = None) -> str:
-    """One line per patient (``patient_id``), optionally a vertical line at x = 0."""
+def spaghetti(frame: pd.DataFrame, *, key: str, caption: str, x: str, y: str, title: str,
+              xlabel: str, ylabel: str, log_y: bool = False,
+              mark_zero: str | None = None) -> ReportFigure:
+    """One line per patient (``patient_id``), optionally a vertical line at x = 0; the
+    caption says so when only a sample of the patients is drawn."""
     figure, axis = plt.subplots(figsize=(7, 4))
     shown = _sample(frame.dropna(subset=[x, y]), "patient_id")
     for _, rows in shown.sort_values(x).groupby("patient_id"):
@@ -50,10 +79,11 @@ def spaghetti(frame: pd.DataFrame, *, x: str, y: str, title: str, xlabel: str, y
         axis.set_yscale("log")
     axis.set(title=title, xlabel=xlabel, ylabel=ylabel)
     axis.grid(alpha=0.3)
-    return _svg(figure)
+    return render(figure, key, caption + sampled_note(frame.dropna(subset=[x, y])))
 
 
-def paired_rates(frame: pd.DataFrame, *, before: str, after: str, title: str) -> str:
+def paired_rates(frame: pd.DataFrame, *, key: str, caption: str, before: str, after: str,
+                 title: str) -> ReportFigure:
     """Each patient's rate of decline before vs on treatment, with the identity line."""
     figure, axis = plt.subplots(figsize=(4.8, 4.8))
     data = frame.dropna(subset=[before, after])
@@ -66,10 +96,11 @@ def paired_rates(frame: pd.DataFrame, *, before: str, after: str, title: str) ->
     axis.set(title=title, xlabel="points/month before treatment",
              ylabel="points/month on treatment")
     axis.grid(alpha=0.3)
-    return _svg(figure)
+    return render(figure, key, caption)
 
 
-def survival_curves(curves: pd.DataFrame, *, title: str, xlabel: str) -> str:
+def survival_curves(curves: pd.DataFrame, *, key: str, caption: str, title: str,
+                    xlabel: str) -> ReportFigure:
     """Kaplan–Meier step curves with CI bands: columns group, time, survival, lower, upper."""
     figure, axis = plt.subplots(figsize=(7, 4))
     for group, rows in curves.groupby("group", sort=False):
@@ -81,4 +112,4 @@ def survival_curves(curves: pd.DataFrame, *, title: str, xlabel: str) -> str:
     axis.set(title=title, xlabel=xlabel, ylabel="event-free probability", ylim=(0, 1.02))
     axis.legend(frameon=False)
     axis.grid(alpha=0.3)
-    return _svg(figure)
+    return render(figure, key, caption)

@@ -26,7 +26,12 @@ from alsrwe.analytics.analyses.survival import SurvivalResult, survival
 from alsrwe.analytics.cohort.cohort import Cohort
 from alsrwe.analytics.cohort.design import months_between, progression_table, treatment_starts
 from alsrwe.analytics.cohort.schema import CohortError
-from alsrwe.analytics.report.figures import paired_rates, spaghetti, survival_curves
+from alsrwe.analytics.report.figures import (
+    ReportFigure,
+    paired_rates,
+    spaghetti,
+    survival_curves,
+)
 from alsrwe.analytics.report.formatting import number
 from alsrwe.domain.alsfrs import DAYS_PER_MONTH
 
@@ -47,7 +52,7 @@ class Presentation:
     """A result as readers see it: headline, figures, tables, attrition and diagnostics."""
 
     headline: str
-    figures: tuple[str, ...]
+    figures: tuple[ReportFigure, ...]
     tables: tuple[ResultTable, ...]
     attrition: pd.DataFrame
     diagnostics: pd.DataFrame
@@ -87,7 +92,8 @@ def evaluate(analysis: Analysis[R], cohort: Cohort) -> Outcome:
     return Outcome(analysis, result, analysis.present(result, cohort))
 
 
-def _presentation(result: AnalysisResult, headline: str = "", figures: Iterable[str] = (),
+def _presentation(result: AnalysisResult, headline: str = "",
+                  figures: Iterable[ReportFigure] = (),
                   tables: Iterable[ResultTable] = ()) -> Presentation:
     return Presentation(headline, tuple(figures), tuple(tables), result.attrition.to_frame(),
                         diagnostics_frame(result.diagnostics))
@@ -96,16 +102,20 @@ def _presentation(result: AnalysisResult, headline: str = "", figures: Iterable[
 # --- figures drawn from the cohort ---------------------------------------------------------
 
 
-def alsfrs_spaghetti(cohort: Cohort, drug: str) -> str:
+def alsfrs_spaghetti(cohort: Cohort, drug: str) -> ReportFigure:
     """ALSFRS-R totals of treated patients against months from their first dose."""
     table = progression_table(cohort, drug=drug)
     frame = table.filter(table.start_date.notnull()).select("patient_id", "t", "total").execute()
-    return spaghetti(frame, x="t", y="total", title="ALSFRS-R of treated patients",
+    n = frame["patient_id"].nunique()
+    return spaghetti(frame, key="progression-alsfrs", caption=(
+        f"ALSFRS-R total (0–48, higher is better) of the {n} treated patients with a rating, "
+        f"one line per patient, against months from the first dose of {drug} (dashed line)."),
+        x="t", y="total", title="ALSFRS-R of treated patients",
                      xlabel="months from first dose", ylabel="ALSFRS-R total (0-48)",
                      mark_zero="first dose")
 
 
-def nfl_spaghetti(cohort: Cohort, drug: str, kind: str) -> str:
+def nfl_spaghetti(cohort: Cohort, drug: str, kind: str) -> ReportFigure:
     """Values of one NfL kind of treated patients against months from their first dose."""
     values = cohort.table("measurements")
     values = values.filter(values.kind == kind)
@@ -113,7 +123,11 @@ def nfl_spaghetti(cohort: Cohort, drug: str, kind: str) -> str:
     joined = values.join(starts, "patient_id")
     frame = joined.select("patient_id", "value",
                           t=months_between(joined.date, joined.start_date)).execute()
-    return spaghetti(frame, x="t", y="value", title=f"{kind} of treated patients",
+    n = frame["patient_id"].nunique()
+    return spaghetti(frame, key="nfl-course", caption=(
+        f"{kind} (pg/mL, log scale) of the {n} treated patients with a value, one line per "
+        f"patient, against months from the first dose of {drug} (dashed line)."),
+        x="t", y="value", title=f"{kind} of treated patients",
                      xlabel="months from first dose", ylabel="pg/mL (log scale)",
                      log_y=True, mark_zero="first dose")
 
@@ -131,8 +145,13 @@ def present_progression(result: ProgressionResult, cohort: Cohort) -> Presentati
         f"{number(result.observed_rate_per_month, 2)} points/month")
     included = result.patients[result.patients["included"]]
     figures = [alsfrs_spaghetti(cohort, result.settings.drug),
-               paired_rates(included, before="expected_rate_per_month",
-                            after="observed_rate_per_month",
+               paired_rates(included, key="progression-rates", caption=(
+                   f"Rate of ALSFRS-R decline (points/month, positive = decline) of the "
+                   f"{len(included)} included patients: expected "
+                   f"({result.settings.expected.replace('_', ' ')}) against observed on "
+                   "treatment; points below the grey identity line declined slower than "
+                   "expected."),
+                            before="expected_rate_per_month", after="observed_rate_per_month",
                             title="rate of decline: expected vs on treatment")]
     tables = [ResultTable("cohort estimates", result.to_frame()),
               ResultTable("per patient", result.patients, per_patient=True)]
@@ -171,8 +190,11 @@ def present_survival(result: SurvivalResult, cohort: Cohort) -> Presentation:
     for origin in curves["origin"].unique() if not curves.empty else []:
         rows = curves[curves["origin"] == origin].assign(
             group=f"from {origin}", time=lambda f: f["time"] / DAYS_PER_MONTH)
-        figures.append(survival_curves(rows, title=f"composite endpoint from {origin}",
-                                       xlabel="months"))
+        figures.append(survival_curves(
+            rows, key=f"survival-{origin}".replace(" ", "-"), caption=(
+                f"Kaplan–Meier estimate of survival without death, tracheostomy or permanent "
+                f"ventilation from {origin}, with its 95% confidence band, in months."),
+            title=f"composite endpoint from {origin}", xlabel="months"))
     table = ResultTable("medians and hazard ratios", result.to_frame())
     return _presentation(result, "Kaplan–Meier median event-free time " + "; ".join(medians),
                          figures, [table])
