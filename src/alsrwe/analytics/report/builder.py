@@ -1,7 +1,8 @@
 """The cohort report: one self-contained ``report.html`` plus JSON and CSV of every table.
 
 Each section runs one analysis of :data:`~alsrwe.analytics.report.presentations.ANALYSES` with
-its default settings (the report's settings are saved as JSON beside it), shows its whole
+its settings from :class:`ReportSettings` (saved as JSON beside the report, so that
+``alsrwe analyze --settings report.settings.json`` re-runs it exactly), shows its whole
 presentation (per-patient tables included), attrition and diagnostics, and — when the data
 cannot support the analysis — says so in the section instead of failing the report.
 """
@@ -17,7 +18,14 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from alsrwe import __version__
+from alsrwe.analytics.analyses.carriers import CarrierSettings
+from alsrwe.analytics.analyses.early_delayed import EarlyDelayedSettings
+from alsrwe.analytics.analyses.nfl import NflSettings
+from alsrwe.analytics.analyses.progression import ProgressionSettings
+from alsrwe.analytics.analyses.responders import RespondersSettings
 from alsrwe.analytics.analyses.results import AnalysisSettings, save_result
+from alsrwe.analytics.analyses.safety import SafetySettings
+from alsrwe.analytics.analyses.survival import SurvivalSettings
 from alsrwe.analytics.analyses.table1 import as_of, table1
 from alsrwe.analytics.cohort.cohort import Cohort
 from alsrwe.analytics.cohort.sites import restrict_to_sites
@@ -28,15 +36,27 @@ from alsrwe.domain.privacy import SUPPRESS_BELOW
 
 
 class ReportSettings(AnalysisSettings):
-    """What the report covers; every analysis inside runs with its documented defaults.
-
-    Table 1 suppresses counts below ``suppress_below`` (:mod:`alsrwe.domain.privacy`).
+    """What the report covers and the settings of every analysis in it (one field per
+    analysis, named as :attr:`Analysis.name`; each defaults to the analysis' documented
+    defaults). Table 1 suppresses counts below ``suppress_below`` (:mod:`alsrwe.domain.privacy`).
     """
 
     title: str = "alsrwe cohort report"
     site: str | None = None
     drug: str = "tofersen"
     suppress_below: int = SUPPRESS_BELOW
+    progression: ProgressionSettings = ProgressionSettings()
+    responders: RespondersSettings = RespondersSettings()
+    nfl_response: NflSettings = NflSettings()
+    early_vs_delayed: EarlyDelayedSettings = EarlyDelayedSettings()
+    survival: SurvivalSettings = SurvivalSettings()
+    safety: SafetySettings = SafetySettings()
+    carriers: CarrierSettings = CarrierSettings()
+
+    def of(self, analysis: Analysis[Any]) -> AnalysisSettings:
+        """The settings the report runs ``analysis`` with."""
+        settings: AnalysisSettings = getattr(self, analysis.name)
+        return settings
 
 
 @dataclass(slots=True)
@@ -79,7 +99,7 @@ def build_report(cohort: Cohort, out: Path, settings: ReportSettings | None = No
     for analysis in analyses:
         if progress:
             progress(analysis.title)
-        sections.append(_section(evaluate(analysis, cohort), out))
+        sections.append(_section(evaluate(analysis, cohort, settings.of(analysis)), out))
     environment = Environment(loader=PackageLoader("alsrwe.analytics.report", "templates"),
                               autoescape=select_autoescape(["html", "j2"]))
     html = environment.get_template("report.html.j2").render(

@@ -65,11 +65,12 @@ class Presentation:
 
 @dataclass(frozen=True, slots=True)
 class Analysis(Generic[R]):
-    """An analysis as shown: ``name`` names its files and anchor, ``run`` uses its defaults."""
+    """An analysis as shown: ``name`` names its files, its anchor and its field of the report's
+    settings; ``run(cohort, settings)`` uses the analysis' defaults when settings is None."""
 
     name: str
     title: str
-    run: Callable[[Cohort], R]
+    run: Callable[[Cohort, Any], R]
     present: Callable[[R, Cohort], Presentation]
 
 
@@ -83,10 +84,10 @@ class Outcome:
     refused: str = ""
 
 
-def evaluate(analysis: Analysis[R], cohort: Cohort) -> Outcome:
+def evaluate(analysis: Analysis[R], cohort: Cohort, settings: Any = None) -> Outcome:
     """Run and present ``analysis``; a refusal (the data cannot support it) is an outcome too."""
     try:
-        result = analysis.run(cohort)
+        result = analysis.run(cohort, settings)
     except (AnalysisError, CohortError) as error:
         return Outcome(analysis, refused=str(error))
     return Outcome(analysis, result, analysis.present(result, cohort))
