@@ -62,7 +62,7 @@ def test_migrate_builds_the_schema_from_empty(db_url: str) -> None:
     try:
         assert current_revision(engine) is None
         migrate(engine)
-        assert current_revision(engine) == head_revision() == "0008"
+        assert current_revision(engine) == head_revision() == "0009"
         assert set(inspect(engine).get_table_names()) >= TABLES
     finally:
         engine.dispose()
@@ -140,3 +140,40 @@ def test_every_vocabulary_column_is_covered() -> None:
         if type(column.type).__name__ == "Vocabulary"
     }
     assert covered == vocabulary_columns
+
+
+def test_0009_keeps_adverse_events_and_their_triggers(db_url: str) -> None:
+    """The new terms' CHECK replaces the old one without losing rows or revision triggers
+    (SQLite rebuilds the table); the downgrade refuses while a new term is in use."""
+    engine = make_engine(db_url)
+    insert_patient = ("INSERT INTO sites (id, code, name) VALUES (1, 'BER', 'Berlin'); "
+                      "INSERT INTO patients (id, pseudonym, site_id, sex, birth_year, status, "
+                      "sod1_hgvs, sod1_legacy, sod1_input, zygosity, onset_date, created_at, "
+                      "revision) VALUES (1, 'BER-0001', 1, 'F', 1970, 'patient', 'p.Ala5Val', "
+                      "'A4V', 'A4V', 'heterozygous', '2023-01-01', '2024-01-01 00:00:00', 0)")
+    event = ("INSERT INTO adverse_events (patient_id, onset_date, term, grade, serious, related, "
+             "outcome, version) VALUES (1, '{day}', '{term}', 1, false, false, 'recovered', 1)")
+    try:
+        migrate(engine, "0008")
+        with engine.begin() as connection:
+            for statement in insert_patient.split("; "):
+                connection.exec_driver_sql(statement)
+            connection.exec_driver_sql(event.format(day="2024-01-02", term="pain"))
+        with engine.begin() as connection:
+            before = connection.exec_driver_sql(
+                "SELECT revision FROM patients WHERE id = 1").scalar_one()
+        migrate(engine)
+        with engine.begin() as connection:
+            connection.exec_driver_sql(event.format(day="2024-01-03",
+                                                    term="post_lumbar_puncture_headache"))
+            terms = [row[0] for row in connection.exec_driver_sql(
+                "SELECT term FROM adverse_events ORDER BY onset_date")]
+            revision = connection.exec_driver_sql(
+                "SELECT revision FROM patients WHERE id = 1").scalar_one()
+        assert terms == ["pain", "post_lumbar_puncture_headache"]
+        assert revision > before  # the revision triggers survived the rebuild
+        with pytest.raises(RuntimeError, match="use a term added by 0009"):
+            downgrade(engine, "0008")
+        assert current_revision(engine) == "0009"
+    finally:
+        engine.dispose()

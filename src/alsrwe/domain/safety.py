@@ -17,7 +17,9 @@ from alsrwe.domain.errors import EventError
 
 
 class AeTerm(StrEnum):
-    """Controlled adverse-event terms: US label warnings 5.1-5.3 and common adverse reactions."""
+    """Controlled adverse-event terms: US label warnings 5.1-5.3, its common and other adverse
+    reactions, and the lumbar puncture's own events (post-lumbar puncture headache, procedural
+    pain), the commonest procedure-related events of intrathecal dosing (§3.2)."""
 
     MYELITIS = "myelitis"
     RADICULITIS = "radiculitis"
@@ -33,6 +35,8 @@ class AeTerm(StrEnum):
     MUSCULOSKELETAL_STIFFNESS = "musculoskeletal_stiffness"
     NEURALGIA = "neuralgia"
     OTHER = "other"
+    POST_LUMBAR_PUNCTURE_HEADACHE = "post_lumbar_puncture_headache"
+    PROCEDURAL_PAIN = "procedural_pain"
 
 
 class AeOutcome(StrEnum):
@@ -64,6 +68,7 @@ class LabelSection(StrEnum):
     ASEPTIC_MENINGITIS = "5.3"
     COMMON_ADVERSE_REACTIONS = "common_adverse_reactions"
     OTHER_ADVERSE_REACTIONS = "other_adverse_reactions"
+    LUMBAR_PUNCTURE = "lumbar_puncture"
     NOT_IN_LABEL = "not_in_label"
 
 
@@ -105,6 +110,11 @@ class TermInfo:
 _PI = "Qalsody US PI 2023"
 _COMMON = f"{_PI}, most common ARs (≥10% and > placebo); Biogen approval news 2023"
 _OTHER = f"{_PI}, other listed ARs (renalandurologynews summary)"
+_LP = ("the label's route: intrathecal by lumbar puncture (US PI 2.2); procedural pain and "
+       "headache among tofersen's adverse events (VALOR, Miller et al., NEJM 2022)")
+_PDPH = (f"{_LP}; post-dural puncture headache within 5 days of a lumbar puncture (ICHD-3 "
+         "7.2.1, Cephalalgia 2018); the main adverse event of lumbar puncture, 3.5-33% (Ann "
+         "Emerg Med 2021, doi 10.1016/j.annemergmed.2021.02.019)")
 _S = LabelSection
 
 AE_TERMS: Mapping[AeTerm, TermInfo] = MappingProxyType(
@@ -131,12 +141,17 @@ AE_TERMS: Mapping[AeTerm, TermInfo] = MappingProxyType(
             TermInfo(AeTerm.CSF_PROTEIN_INCREASED, _S.OTHER_ADVERSE_REACTIONS, False, _OTHER),
             TermInfo(AeTerm.MUSCULOSKELETAL_STIFFNESS, _S.OTHER_ADVERSE_REACTIONS, False, _OTHER),
             TermInfo(AeTerm.NEURALGIA, _S.OTHER_ADVERSE_REACTIONS, False, _OTHER),
+            TermInfo(AeTerm.POST_LUMBAR_PUNCTURE_HEADACHE, _S.LUMBAR_PUNCTURE, False, _PDPH),
+            TermInfo(AeTerm.PROCEDURAL_PAIN, _S.LUMBAR_PUNCTURE, False, _LP),
             TermInfo(AeTerm.OTHER, _S.NOT_IN_LABEL, False, "free text (term_text), data-format.md"),
         )
     }
 )
 
 WARNING_TERMS: frozenset[AeTerm] = frozenset(t for t, info in AE_TERMS.items() if info.warning)
+
+POST_LP_HEADACHE_DAYS = 5
+"""A post-dural puncture headache begins within 5 days of the lumbar puncture (ICHD-3 7.2.1)."""
 
 RESOLVED_OUTCOMES: frozenset[AeOutcome] = frozenset(
     {AeOutcome.RECOVERED, AeOutcome.RECOVERED_WITH_SEQUELAE, AeOutcome.FATAL}
@@ -264,6 +279,7 @@ def adverse_event(
 
 __all__ = [
     "AE_TERMS",
+    "POST_LP_HEADACHE_DAYS",
     "RESOLVED_OUTCOMES",
     "WARNING_TERMS",
     "AdverseEvent",

@@ -10,6 +10,8 @@ the other listed ones get per-patient probabilities that are **alsrwe assumption
 percentages were NOT FOUND). "CSF WBC increased" is reported only for patients whose CSF WBC
 actually rises (Sabatelli, §5). Deaths on treatment are sometimes reported as a grade-5 ``other``
 event, not related (VALOR/OLE: no death judged tofersen-related, §3.2). Grade 5 ⇔ outcome fatal.
+Post-lumbar puncture headaches (procedure-related, not related to the drug) begin 0-5 days after
+the first dose, as the ICHD-3 definition and the rulebook require (§3.2, §11.2).
 """
 
 from __future__ import annotations
@@ -24,20 +26,25 @@ from alsrwe.synth.population import Population
 TERMS = (
     "myelitis", "radiculitis", "papilledema", "raised_intracranial_pressure", "aseptic_meningitis",
     "pain", "fatigue", "arthralgia", "csf_wbc_increased", "myalgia", "csf_protein_increased",
-    "musculoskeletal_stiffness", "neuralgia", "other",
+    "musculoskeletal_stiffness", "neuralgia", "other", "post_lumbar_puncture_headache",
+    "procedural_pain",
 )  # fmt: skip
 OUTCOMES = ("recovered", "recovering", "not_recovered", "recovered_with_sequelae", "fatal",
             "unknown")  # fmt: skip
 ACTIONS = ("none", "interrupted", "withdrawn", "not_applicable", "unknown")
-TERM_TEXTS = ("post-lumbar puncture headache", "respiratory failure (disease progression)")
+TERM_TEXTS = ("respiratory failure (disease progression)",)
 
 # term → (probability per treated patient over follow-up, probability related); assumptions.
 _COMMON = {
     "pain": (0.25, 0.5), "fatigue": (0.20, 0.5), "arthralgia": (0.15, 0.5),
     "myalgia": (0.12, 0.5), "csf_protein_increased": (0.08, 1.0),
     "musculoskeletal_stiffness": (0.05, 0.5), "neuralgia": (0.05, 0.5),
-    "other": (0.20, 0.0),  # post-lumbar puncture headache: procedure-related, not drug-related
+    # procedure-related, not drug-related; within 5 days of a dose (ICHD-3 7.2.1, §3.2)
+    "post_lumbar_puncture_headache": (0.20, 0.0),
 }  # fmt: skip
+_AFTER_DOSE = ("post_lumbar_puncture_headache",)
+"""Terms whose onset follows the first dose by 0-5 days, so that a lumbar puncture precedes it
+(the first dose is always given, :func:`alsrwe.synth.dosing.schedule_doses`)."""
 _CSF_WBC_REPORTED = 0.35  # share of CSF-inflamed patients with an AE report (assumption)
 _SERIOUS_SPLIT = {"myelitis": 4, "radiculitis": 2, "aseptic_meningitis": 2, "papilledema": 2,
                   "raised_intracranial_pressure": 2}  # fmt: skip
@@ -67,7 +74,10 @@ def _draw_events(
     related = np.concatenate([related, np.ones(wbc.size + neuro.size, dtype=bool)])
     serious = np.concatenate([serious, np.zeros(wbc.size, bool), np.ones(neuro.size, bool)])
     start, end = pop.treat_start[person], pop.end[person]
-    onset = start + np.floor(rng.random(person.size) * (end - start + 1)).astype(np.int64)
+    u = rng.random(person.size)
+    onset = start + np.floor(u * (end - start + 1)).astype(np.int64)
+    after_dose = np.isin(term, [TERMS.index(t) for t in _AFTER_DOSE])
+    onset = np.where(after_dose, np.minimum(start + np.floor(u * 6).astype(np.int64), end), onset)
     return {"person": person, "term": term, "related": related.astype(np.int64),
             "serious": serious.astype(np.int64), "onset": onset}  # fmt: skip
 
@@ -86,7 +96,7 @@ def _outcomes(
                        np.where(resolves, OUTCOMES.index("recovering"),
                                 OUTCOMES.index("not_recovered")))  # fmt: skip
     action = np.where(serious & (rng.random(n) < 0.5), ACTIONS.index("interrupted"), 0)
-    text = np.where(events["term"] == TERMS.index("other"), 0, -1)
+    text = np.full(n, -1)  # only the fatal events below are "other" with a text
     return {"grade": grade, "outcome": outcome, "resolved": np.where(in_time, resolved, NO_DAY),
             "action": action, "text": text}  # fmt: skip
 
@@ -101,7 +111,7 @@ def _fatal(pop: Population, rng: np.random.Generator) -> dict[str, IntArray]:
         "related": np.zeros(n, np.int64), "serious": np.ones(n, np.int64),
         "grade": np.full(n, 5), "outcome": np.full(n, OUTCOMES.index("fatal")),
         "resolved": np.full(n, NO_DAY), "action": np.full(n, ACTIONS.index("not_applicable")),
-        "text": np.ones(n, np.int64),
+        "text": np.zeros(n, np.int64),
     }  # fmt: skip
 
 

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from alsrwe.domain.errors import Problem
-from alsrwe.domain.plausibility import doses, identity, timeline, values
+from alsrwe.domain.plausibility import adverse_events, doses, identity, timeline, values
 from alsrwe.domain.plausibility.history import PatientHistory
 from alsrwe.domain.plausibility.settings import DEFAULT_SETTINGS, PlausibilitySettings
 from alsrwe.domain.records import (
     AdministrationEntry,
+    AdverseEventEntry,
     AlsfrsEntry,
     MeasurementEntry,
     MilestoneEntry,
@@ -66,6 +67,8 @@ RULES: Mapping[str, Rule] = MappingProxyType({rule.code: rule for rule in (
     Rule(identity.SITE_CHANGED, True, "an import moving a patient to another site"),
     Rule(identity.SEX_CHANGED, True, "an import changing a patient's sex"),
     Rule(identity.BIRTH_YEAR_CHANGED, True, "an import changing a patient's birth year"),
+    Rule(adverse_events.NO_RECENT_LUMBAR_PUNCTURE, True,
+         "a post-lumbar puncture headache more than 5 days after the last lumbar puncture"),
 )})
 """Every rule code the rulebook (and the record builders) can report."""
 
@@ -84,6 +87,8 @@ def record_problems(entry: RecordEntry, history: PatientHistory, *, today: dt.da
             problems += values.measurement_problems(entry, settings)
         case AlsfrsEntry():
             problems += values.rating_problems(entry, history, settings)
+        case AdverseEventEntry():
+            problems += adverse_events.adverse_event_problems(entry, history)
     return problems
 
 
