@@ -8,7 +8,7 @@ from __future__ import annotations
 
 # The help lists commands in the order they are registered, so the registry's come first.
 from alsrwe.cli import registry
-from alsrwe.cli import web, users, analysis, clinic, audit, backup, extract
+from alsrwe.cli import web, users, analysis, clinic, audit, backup, extract, synth
 from alsrwe.cli.common import app
 from alsrwe.cli.registry import DEMO_PASSWORD
 
@@ -22,6 +22,7 @@ __all__ = [
     "extract",
     "main",
     "registry",
+    "synth",
     "users",
     "web",
 ]
