@@ -2,20 +2,28 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+RUNTIME := $(VENV)/.installed
 STAMP := $(VENV)/.installed-dev
 
 .PHONY: demo test lint venv clean bench bench-web bench-import bench-pages bench-soak bench-interop axe
 
-$(STAMP): pyproject.toml
+# The demo needs only the runtime dependencies (no Spark, Playwright or test tools). Byte code
+# is compiled by Python as modules are first imported, not ahead for every installed file.
+$(RUNTIME): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --no-compile -e .
+	touch $(RUNTIME)
+
+# `make test` adds the extras: spark (PySpark for the engine tests) and dev (test tools).
+$(STAMP): $(RUNTIME)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
 
 # `make demo NO_SERVE=1` stops after writing the report instead of serving the web app.
-demo: $(STAMP)
+demo: $(RUNTIME)
 	$(BIN)/alsrwe demo
 	$(BIN)/alsrwe analyze --out report
 ifeq ($(NO_SERVE),)
