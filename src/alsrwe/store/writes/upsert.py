@@ -113,7 +113,7 @@ def apply_upsert(session: Session, plan: UpsertPlan,
                 **({"version": old.version + 1} if versioned(plan.model) else {})}
                for index, old in plan.updates]
     for chunk in _chunks(inserts):
-        session.execute(insert(plan.model), list(chunk))
+        session.execute(insert(plan.model.__table__), list(chunk))  # Core: one executemany
     for chunk in _chunks(updates):
         session.execute(update(plan.model), list(chunk))
     session.flush()
