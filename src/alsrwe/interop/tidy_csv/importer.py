@@ -31,7 +31,7 @@ from alsrwe.interop.tidy_csv.files import RawFolder, read_folder
 from alsrwe.interop.tidy_csv.manifest import exported_at
 from alsrwe.interop.tidy_csv.rows import TextRow, batch_of, batch_of_rows
 from alsrwe.store.db import unit_of_work
-from alsrwe.store.writes.imports import ImportSource, write_batch
+from alsrwe.store.writes.imports import ImportSource, judge_batch, write_batch
 
 
 @dataclass(slots=True)
@@ -93,10 +93,13 @@ def write_import(engine: Engine, batch: Batch, problems: Sequence[Problem], *,
     every problem (the reader's first) and write nothing: every format's last step."""
     records = len(batch.patients) + sum(len(rows) for rows in batch.records.values())
     progress(WRITING, 0, records)
+    with unit_of_work(engine, read_only=True) as session:  # judged before the write lock
+        judged = judge_batch(session, batch, today=today, read_problems=problems,
+                             accept_warnings=accept_warnings, settings=settings)
     with unit_of_work(engine) as session:
         written = write_batch(session, batch, actor=actor, today=today, source=source,
                               read_problems=problems, accept_warnings=accept_warnings,
-                              settings=settings)
+                              settings=settings, judged=judged)
     progress(WRITING, records, records)
     return ImportReport(written.counts, {}, written.confirmed_warnings)
 

@@ -25,6 +25,7 @@ from alsrwe.domain.errors import Problem, raise_problems
 from alsrwe.domain.plausibility import (
     DEFAULT_SETTINGS,
     Batch,
+    BatchCheck,
     PlausibilitySettings,
     Row,
     check_batch,
@@ -142,25 +143,64 @@ def _with_stored(batch: Batch, stored: Mapping[StoredKey, frozenset[str]]) -> Ba
     return Batch(batch.patients, records, batch.listed)
 
 
-def write_batch(
-    session: Session, batch: Batch, *, actor: str, today: dt.date, source: str | ImportSource,
-    read_problems: Sequence[Problem] = (), accept_warnings: bool = False,
-    settings: PlausibilitySettings = DEFAULT_SETTINGS,
-) -> ImportCounts:
-    """Judge and write an import; raise every problem (the reader's first) if any stops it.
+@dataclass(frozen=True, slots=True)
+class JudgedBatch:
+    """A batch judged against the registry as it was at ``version``: the batch with its
+    records' stored confirmations, and the rulebook's verdict."""
 
-    Every written row carries the import's id and its row number; every updated row's
-    values before and after are kept in the import's audit entry.
+    batch: Batch
+    check: BatchCheck
+    version: tuple[int, int, int]
+
+
+def registry_version(session: Session) -> tuple[int, int, int]:
+    """(patients, Σ revision, highest id): changes with every registration and every change
+    of a patient or of one of their records — the revision triggers raise it in the database
+    itself (migration 0004), so no writer can change what the rulebook reads without it."""
+    found = session.execute(select(func.count(models.Patient.id),
+                                   func.coalesce(func.sum(models.Patient.revision), 0),
+                                   func.coalesce(func.max(models.Patient.id), 0))).one()
+    return int(found[0]), int(found[1]), int(found[2])
+
+
+def judge_batch(session: Session, batch: Batch, *, today: dt.date,
+                read_problems: Sequence[Problem] = (), accept_warnings: bool = False,
+                settings: PlausibilitySettings = DEFAULT_SETTINGS) -> JudgedBatch:
+    """Judge ``batch`` against the registry; raise every problem (the reader's first).
+
+    Runs in a read-only transaction before an import takes the write lock, so that a batch
+    the rulebook refuses never blocks the registry's other writers, and in the write
+    transaction again only if the registry changed in between (:func:`registry_version`).
     """
-    origin = source if isinstance(source, ImportSource) else ImportSource(source)
-    if batch.patients:
-        lock_patient_registration(session)
+    version = registry_version(session)
     known = patient_ids(session, batch.pseudonyms() | batch.listed)
     registered = {h.pseudonym: h for h in load_histories(session, known.values()).values()}
     batch = _with_stored(batch, _stored_codes(session, batch, known))
     check = check_batch(batch, registered, pseudonym_keys(session), today=today,
                         settings=settings, accept_warnings=accept_warnings)
     raise_problems([*read_problems, *check.problems])
+    return JudgedBatch(batch, check, version)
+
+
+def write_batch(
+    session: Session, batch: Batch, *, actor: str, today: dt.date, source: str | ImportSource,
+    read_problems: Sequence[Problem] = (), accept_warnings: bool = False,
+    settings: PlausibilitySettings = DEFAULT_SETTINGS, judged: JudgedBatch | None = None,
+) -> ImportCounts:
+    """Judge and write an import; raise every problem (the reader's first) if any stops it.
+
+    ``judged`` is the verdict of :func:`judge_batch` from before the write lock; it stands
+    when the registry has not changed since, and the batch is judged again otherwise. Every
+    written row carries the import's id and its row number; every updated row's values
+    before and after are kept in the import's audit entry.
+    """
+    origin = source if isinstance(source, ImportSource) else ImportSource(source)
+    if batch.patients:
+        lock_patient_registration(session)
+    if judged is None or registry_version(session) != judged.version:
+        judged = judge_batch(session, batch, today=today, read_problems=read_problems,
+                             accept_warnings=accept_warnings, settings=settings)
+    batch, check = judged.batch, judged.check
     run = models.ImportRun(actor=actor, source=origin.source[:500], files=dict(origin.files))
     session.add(run)
     session.flush()
@@ -268,6 +308,9 @@ __all__ = [
     "IDENTITY_CHANGES",
     "ImportCounts",
     "ImportSource",
+    "JudgedBatch",
+    "judge_batch",
     "lock_patient_registration",
+    "registry_version",
     "write_batch",
 ]

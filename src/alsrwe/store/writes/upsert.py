@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from alsrwe.store.models import Base
@@ -112,8 +112,9 @@ def apply_upsert(session: Session, plan: UpsertPlan,
     updates = [{"id": old.id, **written(index),
                 **({"version": old.version + 1} if versioned(plan.model) else {})}
                for index, old in plan.updates]
+    table = cast(Table, plan.model.__table__)
     for chunk in _chunks(inserts):
-        session.execute(insert(plan.model.__table__), list(chunk))  # Core: one executemany
+        session.execute(insert(table), list(chunk))  # Core: one executemany
     for chunk in _chunks(updates):
         session.execute(update(plan.model), list(chunk))
     session.flush()
