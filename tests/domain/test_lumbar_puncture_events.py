@@ -56,7 +56,7 @@ def test_the_message_names_the_field_and_the_last_dose() -> None:
     history = PatientHistory("BER-001", given_doses={"tofersen": DOSES})
     (problem,) = check_record(entry, history, today=TODAY)
     assert problem.field == "term" and problem.soft
-    assert "2025-01-29, 12 days before" in problem.rule and "ICHD-3" in problem.rule
+    assert "was on 2025-01-29, 12 days earlier" in problem.rule and "ICHD-3" in problem.rule
 
 
 @given(st.integers(min_value=-30, max_value=60))

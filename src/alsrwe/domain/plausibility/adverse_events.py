@@ -45,11 +45,12 @@ def adverse_event_problems(entry: AdverseEventEntry, history: PatientHistory) ->
     last = last_lumbar_puncture(history, event.onset)
     if last is not None and (event.onset - last).days <= POST_LP_HEADACHE_DAYS:
         return []
-    since = "no intrathecal dose is recorded before it" if last is None else (
-        f"the last intrathecal dose was on {last}, {(event.onset - last).days} days before")
+    since = (f"no intrathecal dose is recorded on or before its onset on {event.onset}"
+             if last is None else f"the last intrathecal dose before its onset on "
+             f"{event.onset} was on {last}, {(event.onset - last).days} days earlier")
     return [Problem("term", f"a post-lumbar puncture headache begins within "
                             f"{POST_LP_HEADACHE_DAYS} days of a lumbar puncture (ICHD-3 7.2.1); "
-                            f"{since} the onset on {event.onset}",
+                            f"{since}: record the dose, or confirm",
                     NO_RECENT_LUMBAR_PUNCTURE, soft=True)]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from alsrwe.interop.fhir.bundle import bundle_of
 from alsrwe.interop.fhir.reader import ResourceReader
+from alsrwe.interop.input_files import open_text
 from alsrwe.interop.progress import NO_PROGRESS, PROGRESS_EVERY, Progress
 
 SUFFIXES = (".json", ".ndjson")
@@ -31,7 +32,7 @@ def _reason(error: Exception) -> str:
 
 
 def _read_ndjson(path: Path, label: str, reader: ResourceReader) -> None:
-    with path.open(encoding="utf-8-sig") as handle:
+    with open_text(path, newline=None) as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -50,7 +51,7 @@ def read_file(path: Path, reader: ResourceReader, label: str | None = None) -> N
         if path.suffix.lower() == ".ndjson":
             _read_ndjson(path, label, reader)
         else:
-            with path.open(encoding="utf-8-sig") as handle:
+            with open_text(path, newline=None) as handle:
                 reader.read(label, None, json.load(handle))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         reader.file_problem(label, f"cannot be read: {_reason(error)}")

@@ -23,6 +23,7 @@ from ibis.backends import BaseBackend
 from sqlalchemy.engine import make_url
 
 from alsrwe.domain.errors import InvalidInput, Problem
+from alsrwe.interop.input_files import checked_size
 from alsrwe.interop.omop.tables import ARROW_TYPES, CDM_BY_NAME, CdmTable, CdmType
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
@@ -58,6 +59,7 @@ def read_cdm_file(path: Path, spec: CdmTable) -> pa.Table:
     """One CDM file as Arrow, columns in lower case; CSV cells read with the CDM's types
     (integers as int64, datetimes as text), empty = NULL."""
     try:
+        checked_size(path)
         if path.name.lower().endswith(".parquet"):
             table = pq.read_table(path)
         else:

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from alsrwe.domain.errors import InvalidInput, Problem
+from alsrwe.interop.input_files import open_text
 
 NAME = "Variable / Field Name"
 FORM = "Form Name"
@@ -204,7 +205,7 @@ def read_dictionary(path: Path) -> DataDictionary:
     file = path.name
     dictionary, problems = DataDictionary(file), []
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
+        with open_text(path) as handle:
             reader = csv.DictReader(handle, strict=True)
             header = [name.strip() for name in reader.fieldnames or []]
             reader.fieldnames = header

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alsrwe.domain.errors import InvalidInput, Problem
+from alsrwe.interop.input_files import open_text
 from alsrwe.interop.redcap.dictionary import NAME
 
 EVENTS_COLUMNS = frozenset({"event_name", "arm_num", "unique_event_name"})
@@ -46,7 +47,7 @@ class RedcapProject:
 
 def _header(path: Path) -> list[str]:
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
+        with open_text(path) as handle:
             return [cell.strip() for cell in next(csv.reader(handle), [])]
     except (OSError, UnicodeDecodeError, csv.Error):
         return []
@@ -129,7 +130,7 @@ def looks_like_redcap(path: Path) -> bool:
 def read_event_names(path: Path) -> frozenset[str]:
     """The unique event names of an events file (InvalidInput if it cannot be read)."""
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
+        with open_text(path) as handle:
             rows = list(csv.DictReader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise InvalidInput([Problem(None, f"cannot be read: {error}", file=path.name)]) from None

@@ -20,6 +20,7 @@ from pathlib import Path
 from alsrwe.domain.errors import Problem
 from alsrwe.domain.plausibility.rules import IDENTIFYING_COLUMN
 from alsrwe.domain.privacy import looks_identifying
+from alsrwe.interop.input_files import open_text
 from alsrwe.interop.progress import NO_PROGRESS, PROGRESS_EVERY, Progress
 from alsrwe.interop.redcap.dictionary import DataDictionary
 from alsrwe.interop.redcap.plan import Plan
@@ -136,7 +137,7 @@ class RecordsFile:
     def rows(self) -> Iterator[RecordRow]:
         """Every well-placed row; problems are collected in :attr:`problems`."""
         try:
-            with self.path.open(newline="", encoding="utf-8-sig") as handle:
+            with open_text(self.path) as handle:
                 yield from self._rows(csv.reader(handle, strict=True))
         except (OSError, UnicodeDecodeError, csv.Error) as error:
             reason = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else str(error)

@@ -19,6 +19,7 @@ from alsrwe.domain.errors import Problem
 from alsrwe.domain.plausibility.rules import IDENTIFYING_COLUMN
 from alsrwe.domain.privacy import looks_identifying
 from alsrwe.domain.tidy_format import FILENAMES, TABLES, TABLES_BY_NAME, TableSpec
+from alsrwe.interop.input_files import bytes_read, checked_size, open_text
 from alsrwe.interop.progress import NO_PROGRESS, PROGRESS_EVERY, Progress
 from alsrwe.interop.tidy_csv.manifest import MANIFEST
 
@@ -79,8 +80,12 @@ def _reason(error: Exception) -> str:
 
 def _read_file(path: Path, progress: Progress = NO_PROGRESS,
                ) -> tuple[list[str], list[tuple[int, dict[str, str]]], list[tuple[int, int]]]:
-    """Header, non-empty rows (with line numbers) and rows whose width differs from it."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    """Header, non-empty rows (with line numbers) and rows whose width differs from it.
+
+    Progress counts rows against a total estimated from the bytes read so far (exact at the
+    end), so that a bar shows a rate and the time left from the first second."""
+    size = checked_size(path)
+    with open_text(path) as handle:
         reader = csv.reader(handle, strict=True)
         header = [name.strip() for name in next(reader, [])]
         rows, ragged = [], []
@@ -92,7 +97,9 @@ def _read_file(path: Path, progress: Progress = NO_PROGRESS,
                 ragged.append((line, len(values)))
             rows.append((line, dict(zip(header, values, strict=False))))
             if len(rows) % PROGRESS_EVERY == 0:
-                progress(path.name, len(rows), None)
+                done = bytes_read(handle)
+                progress(path.name, len(rows),
+                         max(len(rows), round(len(rows) * size / done)) if done else None)
     progress(path.name, len(rows), len(rows))
     return header, rows, ragged
 
