@@ -15,7 +15,9 @@ import pandas as pd
 import pydantic
 import pytest
 
+from alsrwe.analytics.analyses.percent_slower import ESTIMAND, FIELLER
 from alsrwe.analytics.analyses.progression import (
+    LMM_DEFINITION,
     ProgressionResult,
     ProgressionSettings,
     progression,
@@ -27,7 +29,7 @@ from alsrwe.domain.alsfrs import delta_frs
 from alsrwe.synth import generate_cohort
 from alsrwe.synth.parameters import CohortParams
 
-FAST = ProgressionSettings(bootstrap=200)
+FAST = ProgressionSettings()
 
 
 def _synthetic(effect: float) -> tuple[Cohort, pd.DataFrame]:
@@ -53,18 +55,27 @@ def half_result(half: tuple[Cohort, pd.DataFrame]) -> ProgressionResult:
 
 
 def test_recovers_fifty_percent_slower(half_result: ProgressionResult) -> None:
-    # ~70 included patients; the bootstrap SE is ~2 points, so ±12 is ~6 SE: a failure means
-    # a bias, not bad luck (seeds 1-4 gave 49.1-51.4).
+    # ~70 included patients; the SE is ~2 points, so ±12 is ~6 SE: a failure means a bias,
+    # not bad luck (seeds 1-4 gave 49.1-51.4).
     r = half_result
     assert r.n_included >= 50
     assert abs(r.percent_slower - 50.0) < 12.0
     lower, upper = r.percent_slower_ci
     assert lower < 50.0 < upper
+    assert r.ci_method == FIELLER and r.estimand == ESTIMAND
+
+
+def test_lmm_sensitivity_can_be_left_out(half: tuple[Cohort, pd.DataFrame],
+                                         half_result: ProgressionResult) -> None:
+    r = progression(half[0], ProgressionSettings(lmm_sensitivity=False))
+    assert r.lmm is None and r.percent_slower == half_result.percent_slower
+    assert r.percent_slower_ci == half_result.percent_slower_ci
+    assert "sensitivity" not in set(r.to_frame()["role"])
 
 
 @pytest.mark.parametrize("expected", ["delta_frs", "lmm"])
 def test_other_expected_rates_run(half: tuple[Cohort, pd.DataFrame], expected: str) -> None:
-    r = progression(half[0], ProgressionSettings(expected=expected, bootstrap=200))  # type: ignore[arg-type]
+    r = progression(half[0], ProgressionSettings(expected=expected))  # type: ignore[arg-type]
     # ΔFRS is unbiased here because the synthetic course is linear from onset; the LMM BLUP is
     # shrunk and its single random slope assumes an additive effect, so it runs ~5-10 low.
     tolerance = 12.0 if expected == "delta_frs" else 20.0
@@ -82,10 +93,12 @@ def test_lmm_pre_slope_matches_truth_without_effect(null: tuple[Cohort, pd.DataF
     r = progression(cohort, FAST)
     assert r.lmm is not None and r.lmm.converged
     in_model = r.patients.loc[r.patients["enough_visits"], "patient_id"]
-    true_mean = float(truth.loc[in_model, "slope_pre_per_month"].mean())
-    lower, upper = r.lmm.pre_slope_ci
-    assert lower < true_mean < upper
+    true = truth.loc[in_model, "slope_pre_per_month"]
+    # The LMM's β_t is a weighted mean of the patients' slopes: within 4 SE of their mean.
+    se = float(true.std(ddof=1)) / np.sqrt(len(true))
+    assert abs(r.lmm.pre_slope_per_month - float(true.mean())) < 4 * se
     assert abs(r.lmm.percent_slower) < 10.0
+    assert r.lmm.definition == LMM_DEFINITION
 
 
 def test_ols_slopes_equal_polyfit(half: tuple[Cohort, pd.DataFrame],
@@ -115,30 +128,55 @@ def test_delta_frs_equals_domain_rule(half: tuple[Cohort, pd.DataFrame],
     assert checked >= 20
 
 
-def test_near_zero_denominators_are_excluded_and_counted(
-        half: tuple[Cohort, pd.DataFrame]) -> None:
-    r = progression(half[0], ProgressionSettings(min_expected_rate=0.4, bootstrap=0))
-    near = int(r.patients["near_zero"].sum())
-    assert near > 0
-    assert r.attrition.steps[-1].removed == near
-    assert (r.patients.loc[r.patients["included"], "expected_rate_per_month"] > 0.4).all()
-    check = {d.name: d for d in r.diagnostics}["expected rate away from zero"]
-    assert check.status is DiagnosticStatus.FAIL and str(near) in check.detail
+def test_small_expected_rates_are_kept(half_result: ProgressionResult) -> None:
+    # No rule on the size of the denominator: every patient with enough visits counts.
+    r = half_result
+    included = r.patients["included"]
+    assert included.sum() == r.n_included == r.attrition.remaining
+    assert (included == r.patients["enough_visits"]).all()
+    small = int((r.patients.loc[included, "expected_rate_per_month"] <= 0.1).sum())
+    assert small > 0
+    check = {d.name: d for d in r.diagnostics}["mean expected rate above zero"]
+    assert check.status is DiagnosticStatus.PASS and f"{small} of {r.n_included}" in check.detail
+
+
+def test_denominator_not_above_zero_fails_and_has_no_ci() -> None:
+    # Almost no decline: the mean expected rate's CI includes zero, the ratio is unbounded.
+    synthetic = generate_cohort(CohortParams(seed=3, n_patients=170, n_carriers=0,
+                                             decline_mean_per_month=0.02))
+    r = progression(Cohort.from_frames(synthetic.tables()),
+                    ProgressionSettings(min_patients=2, lmm_sensitivity=False))
+    check = {d.name: d for d in r.diagnostics}["mean expected rate above zero"]
+    assert check.status is DiagnosticStatus.FAIL and "unbounded" in check.detail
+    assert all(np.isnan(r.percent_slower_ci)) and np.isfinite(r.percent_slower)
 
 
 def test_covariates_enter_the_lmm(half: tuple[Cohort, pd.DataFrame]) -> None:
-    s = ProgressionSettings(covariates=("age_at_onset", "bulbar_onset", "delta_frs", "riluzole"),
-                            bootstrap=0)
+    s = ProgressionSettings(covariates=("age_at_onset", "bulbar_onset", "delta_frs", "riluzole"))
     r = progression(half[0], s)
     assert r.lmm is not None and r.lmm.on_slope_per_month > r.lmm.pre_slope_per_month
 
 
 def test_result_serialises(half_result: ProgressionResult) -> None:
     text = json.dumps(half_result.to_dict())
-    assert "percent_slower" in text
-    frame = half_result.to_frame()
-    assert {"estimate", "value", "lower", "upper"} <= set(frame.columns)
+    assert "percent_slower" in text and ESTIMAND in json.loads(text)["estimand"]
     assert half_result.attrition.to_frame()["remaining"].is_monotonic_decreasing
+
+
+def test_estimates_frame_has_one_sign_roles_and_n(half_result: ProgressionResult) -> None:
+    r = half_result
+    frame = r.to_frame().set_index("role", append=True)
+    assert {"estimate", "value", "lower", "upper", "n_patients"} <= set(frame.columns)
+    roles = frame.index.get_level_values("role")
+    assert list(roles).count("primary") == 1 and "sensitivity" in roles
+    rates = frame[frame["estimate"].str.contains("rate of decline")]
+    assert len(rates) == 4 and (rates["value"] > 0).all()  # declines, all positive
+    sensitivity = frame.xs("sensitivity", level="role")
+    assert sensitivity["lower"].isna().all() and sensitivity["upper"].isna().all()
+    assert r.lmm is not None
+    assert sensitivity["value"].iloc[-1] == pytest.approx(r.lmm.percent_slower)
+    for _, row in frame.iterrows():  # n is the attrition's end, or the label says why not
+        assert row["n_patients"] == r.attrition.remaining or "enough visits" in row["estimate"]
 
 
 def test_refuses_without_treated_patients() -> None:
@@ -156,9 +194,15 @@ def test_refuses_without_treated_patients() -> None:
 def test_settings_frozen_strict_and_round_trip() -> None:
     s = ProgressionSettings(expected="delta_frs", covariates=("riluzole",))
     with pytest.raises(pydantic.ValidationError):
-        s.bootstrap = 5  # type: ignore[misc]
+        s.level = 0.9  # type: ignore[misc]
     with pytest.raises(pydantic.ValidationError):
         ProgressionSettings(unknown=1)  # type: ignore[call-arg]
     with pytest.raises(pydantic.ValidationError):
         ProgressionSettings(expected="guess")  # type: ignore[arg-type]
+    with pytest.raises(pydantic.ValidationError):
+        ProgressionSettings(interval="bootstrap_t")  # type: ignore[arg-type]
+    with pytest.raises(pydantic.ValidationError):  # the exclusion on the denominator is gone
+        ProgressionSettings(min_expected_rate=0.1)  # type: ignore[call-arg]
     assert ProgressionSettings.model_validate_json(s.model_dump_json()) == s
+
+

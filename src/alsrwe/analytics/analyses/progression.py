@@ -12,10 +12,19 @@ so here it is an explicit setting (``ProgressionSettings.expected``):
 * ``"lmm"`` — the pre-treatment slope of the cohort piecewise mixed model plus the patient's
   BLUP (the model's single random slope is shared by both periods).
 
+The primary estimand is the cohort ratio θ = 1 − Σ observed / Σ expected rate over the
+included patients (:data:`~alsrwe.analytics.analyses.percent_slower.ESTIMAND`), with Fieller's
+interval; the argument (no exclusion on the denominator, why not per-patient ratios, why not a
+bootstrap) is in :mod:`alsrwe.analytics.analyses.percent_slower` and docs/validation.md.
+Patients are included on visits and follow-up only: an OLS pre-slope is unbiased, so a small or
+negative expected rate adds noise, not bias, while excluding it selected on noise. The check on
+the denominator is whether the *mean* expected rate is significantly above zero.
+
 The piecewise LMM assumes an additive on-treatment change of slope. Under a proportional
 effect (the synthetic truth: on-slope = (1 − effect) × pre-slope) it weights long pre-treatment
-histories (slow progressors) and underestimates "% slower" (≈36% for a true 50% in our
-simulations); with no effect it is unbiased. ``"pre_slope"`` is the default for that reason.
+histories (slow progressors) and underestimates "% slower" (≈37% for a true 50% in our
+simulations); with no effect it is unbiased. It is therefore a labelled sensitivity analysis
+shown without a CI, and ``"pre_slope"`` is the default expected rate.
 
 Per-patient OLS slopes come from sums (n, Σt, Σt², Σy, Σty per patient and period) computed
 by an Ibis group-by in the engine; only one row per patient comes back. Slopes are
@@ -33,14 +42,20 @@ import ibis
 import numpy as np
 import pandas as pd
 from pydantic import Field
-from scipy import stats
 
+from alsrwe.analytics.analyses.percent_slower import (
+    ESTIMAND,
+    Interval,
+    denominator_interval,
+    percent_slower,
+)
 from alsrwe.analytics.analyses.results import (
     AnalysisError,
     AnalysisSettings,
     Attrition,
     Diagnostic,
     DiagnosticStatus,
+    ResultFrames,
     diagnostics_frame,
     fit_status,
     frame_records,
@@ -70,29 +85,33 @@ class ProgressionSettings(AnalysisSettings):
         default=6.0, ge=0, description="on-treatment span; real-world series required ≥6 months "
         "of tofersen (German PRO study, Meyer 2023; docs/domain-rules.md §5)")
     expected: Literal["pre_slope", "delta_frs", "lmm"] = "pre_slope"
-    min_expected_rate: float = Field(
-        default=0.1, ge=0, description="points/month; patients expected to decline at most this "
-        "little are excluded (a ratio over ~0 explodes); alsrwe convention")
-    max_near_zero_share: float = Field(
-        default=0.1, ge=0, le=1, description="FAIL the denominator check above this share")
+    interval: Interval = Field(
+        default="fieller", description="CI of the cohort % slower: Fieller's, 94-96% coverage "
+        "at ~19 patients; percentile and bootstrap-t covered 89-91% (docs/validation.md)")
     covariates: tuple[Covariate, ...] = Field(default=(), description="baseline LMM covariates")
     reml: bool = True
-    bootstrap: int = Field(default=2000, ge=0, description="patient-level percentile bootstrap")
-    seed: int = Field(default=20260630, ge=0)
+    lmm_sensitivity: bool = Field(
+        default=True, description="fit the piecewise LMM sensitivity analysis (always fitted "
+        "when expected = 'lmm')")
     level: float = Field(default=0.95, gt=0, lt=1)
     min_patients: int = Field(default=10, ge=2, description="FAIL the visits check below this")
 
 
+LMM_DEFINITION = (
+    "piecewise mixed model with an additive change of slope at the first dose: "
+    "1 − (β_t + β_t_post)/β_t; under a proportional effect it weights long pre-treatment "
+    "histories and is biased towards zero — a sensitivity analysis")
+
+
 @dataclass(frozen=True, slots=True)
 class LmmSlopes:
-    """The piecewise LMM total ~ t + t_post (+ covariates) + (1 + t | patient)."""
+    """The piecewise LMM total ~ t + t_post (+ covariates) + (1 + t | patient): a sensitivity
+    analysis, so no CI (its delta-method CI covered a true proportional 50% in 0% of runs)."""
 
     pre_slope_per_month: float
-    pre_slope_ci: tuple[float, float]
     on_slope_per_month: float
-    on_slope_ci: tuple[float, float]
     percent_slower: float
-    percent_slower_ci: tuple[float, float]
+    definition: str
     converged: bool
     singular: bool
     n_patients: int
@@ -100,8 +119,9 @@ class LmmSlopes:
 
 
 @dataclass(frozen=True, eq=False)
-class ProgressionResult:
-    """Per-patient rates and the cohort "% slower than expected" with its bootstrap CI."""
+class ProgressionResult(ResultFrames):
+    """Per-patient rates and the cohort "% slower than expected" (:data:`ESTIMAND`) with its
+    CI (``ci_method``); the LMM value is a sensitivity analysis without a CI."""
 
     settings: ProgressionSettings
     attrition: Attrition
@@ -113,33 +133,43 @@ class ProgressionResult:
     percent_slower: float
     percent_slower_ci: tuple[float, float]
     lmm: LmmSlopes | None
+    estimand: str
+    ci_method: str
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per cohort estimate (percent, or points/month), with CI and n."""
-        n = self.n_included
+        """One row per cohort estimate: rates of decline positive (points/month), % slower in
+        percent; ``role`` is primary / sensitivity / descriptive; n as the attrition's end."""
+        n, expected = self.n_included, self.settings.expected.replace("_", " ")
         rows = [
-            ("observed on-treatment rate (points/month)", self.observed_rate_per_month, None, n),
-            ("expected rate (points/month)", self.expected_rate_per_month, None, n),
-            (f"% slower than expected ({self.settings.expected})", self.percent_slower,
-             self.percent_slower_ci, n),
+            ("observed on-treatment rate of decline (points/month)",
+             self.observed_rate_per_month, None, n, "descriptive"),
+            (f"expected rate of decline ({expected}; points/month)",
+             self.expected_rate_per_month, None, n, "descriptive"),
+            (f"% slower than expected (1 − Σ observed / Σ expected; {self.ci_method})",
+             self.percent_slower, self.percent_slower_ci, n, "primary"),
         ]  # fmt: skip
         if self.lmm is not None:
             m = self.lmm
+            k = m.n_patients
+            fitted = "" if k == n else f"; fitted to the {k} patients with enough visits"
             rows += [
-                ("LMM pre-treatment slope_per_month", m.pre_slope_per_month, m.pre_slope_ci,
-                 m.n_patients),
-                ("LMM on-treatment slope_per_month", m.on_slope_per_month, m.on_slope_ci,
-                 m.n_patients),
-                ("LMM % slower", m.percent_slower, m.percent_slower_ci, m.n_patients),
+                (f"LMM pre-treatment rate of decline (−β_t; points/month{fitted})",
+                 -m.pre_slope_per_month, None, k, "sensitivity"),
+                (f"LMM on-treatment rate of decline (−(β_t + β_t_post); points/month{fitted})",
+                 -m.on_slope_per_month, None, k, "sensitivity"),
+                (f"LMM % slower (additive piecewise model, no CI{fitted})", m.percent_slower,
+                 None, k, "sensitivity"),
             ]  # fmt: skip
         return pd.DataFrame(
             [{"estimate": name, "value": value, "lower": ci[0] if ci else math.nan,
-              "upper": ci[1] if ci else math.nan, "n_patients": k}
-             for name, value, ci, k in rows])  # fmt: skip
+              "upper": ci[1] if ci else math.nan, "n_patients": k, "role": role}
+             for name, value, ci, k, role in rows])  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "settings": self.settings.model_dump(mode="json"),
+            "estimand": self.estimand,
+            "ci_method": self.ci_method,
             "attrition": self.attrition.to_dict(),
             "diagnostics": frame_records(diagnostics_frame(self.diagnostics)),
             "estimates": frame_records(self.to_frame()),
@@ -227,7 +257,6 @@ def _lmm_rows(cohort: Cohort, s: ProgressionSettings, sums: ibis.Table,
     frame["total"] = frame["total"].astype(float)
     if s.covariates:
         frame = frame.merge(_covariates(cohort, s, per), on="patient_id").dropna()
-    frame["t_pre"] = np.minimum(frame["t"], 0.0)
     return frame
 
 
@@ -236,38 +265,28 @@ def _enough(sums: ibis.Table, s: ProgressionSettings) -> ibis.ir.BooleanValue:
             & (sums.on_months >= s.min_on_months))
 
 
-def _lmm_slopes(fit: LmmResult, refit: LmmResult, level: float) -> LmmSlopes:
-    """Pre slope = β_t, on slope = β_t + β_t_post. The on slope's SE comes from the same model
-    refitted as total ~ t_pre + t_post (same θ: both fixed designs span the same space), and
-    Cov(pre, on) from Var(β_t_post) = Var(on) + Var(pre) − 2 Cov; % slower = 1 − on/pre with
-    a delta-method CI."""
-    z = float(stats.norm.ppf(0.5 + level / 2.0))
+def _lmm_slopes(fit: LmmResult) -> LmmSlopes:
+    """Pre slope = β_t, on slope = β_t + β_t_post, % slower = 1 − on/pre (no CI: a biased
+    sensitivity analysis under a proportional effect, see :data:`LMM_DEFINITION`)."""
     pre, on = fit.fixed["t"], fit.fixed["t"] + fit.fixed["t_post"]
-    v_pre, v_diff, v_on = fit.se["t"] ** 2, fit.se["t_post"] ** 2, refit.se["t_post"] ** 2
-    cov = (v_on + v_pre - v_diff) / 2.0
-    ratio = on / pre
-    v_ratio = (v_on - 2 * ratio * cov + ratio**2 * v_pre) / pre**2
-    slower, se_slower = 100.0 * (1.0 - ratio), 100.0 * math.sqrt(max(v_ratio, 0.0))
-    se_pre, se_on = fit.se["t"], math.sqrt(v_on)
     return LmmSlopes(
-        pre_slope_per_month=pre, pre_slope_ci=(pre - z * se_pre, pre + z * se_pre),
-        on_slope_per_month=on, on_slope_ci=(on - z * se_on, on + z * se_on),
-        percent_slower=slower, percent_slower_ci=(slower - z * se_slower, slower + z * se_slower),
-        converged=fit.converged and refit.converged, singular=fit.singular,
-        n_patients=fit.n_groups, n_obs=fit.n_obs)
+        pre_slope_per_month=pre, on_slope_per_month=on,
+        percent_slower=100.0 * (1.0 - on / pre), definition=LMM_DEFINITION,
+        converged=fit.converged, singular=fit.singular, n_patients=fit.n_groups,
+        n_obs=fit.n_obs)
 
 
 def _run_lmm(cohort: Cohort, s: ProgressionSettings, sums: ibis.Table,
              per: pd.DataFrame) -> tuple[LmmSlopes | None, LmmResult | None, str]:
+    if not s.lmm_sensitivity and s.expected != "lmm":
+        return None, None, "lmm_sensitivity = False"
     data = _lmm_rows(cohort, s, sums, per)
     try:
         fit = fit_lmm(data, "total", ["t", "t_post", *s.covariates], "patient_id", "t",
                       reml=s.reml)
-        refit = fit_lmm(data, "total", ["t_pre", "t_post", *s.covariates], "patient_id", "t",
-                        reml=s.reml)
     except LmmError as error:
         return None, None, f"{error.field}: {error.rule}"
-    return _lmm_slopes(fit, refit, s.level), fit, ""
+    return _lmm_slopes(fit), fit, ""
 
 
 def _rates(per: pd.DataFrame, s: ProgressionSettings, fit: LmmResult | None) -> pd.DataFrame:
@@ -291,46 +310,38 @@ def _rates(per: pd.DataFrame, s: ProgressionSettings, fit: LmmResult | None) -> 
     return per
 
 
-def percent_slower_bootstrap(observed: np.ndarray, expected: np.ndarray, resamples: int,
-                             seed: int, level: float) -> tuple[float, float]:
-    """Percentile CI of 100·(1 − mean observed / mean expected), resampling patients."""
-    if resamples == 0 or observed.size < 2:
-        return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    chunk = max(1, 4_000_000 // observed.size)
-    draws = []
-    for start in range(0, resamples, chunk):
-        idx = rng.integers(0, observed.size, (min(chunk, resamples - start), observed.size))
-        draws.append(100.0 * (1.0 - observed[idx].mean(axis=1) / expected[idx].mean(axis=1)))
-    values = np.concatenate(draws)
-    lower, upper = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
-    return float(lower), float(upper)
-
-
 def _diagnostics(s: ProgressionSettings, per: pd.DataFrame, lmm: LmmSlopes | None,
                  lmm_message: str) -> list[Diagnostic]:
     ok, fail, na = DiagnosticStatus.PASS, DiagnosticStatus.FAIL, DiagnosticStatus.NOT_EVALUATED
     few = int((~per["enough_visits"]).sum())
     n_in = int(per["included"].sum())
-    near, computable = int(per["near_zero"].sum()), int(per["rate_computable"].sum())
     out = [Diagnostic(
         "enough visits", ok if n_in >= s.min_patients else fail,
         f"{few} treated patient(s) with too few assessments (pre < {s.min_pre_assessments}, or "
         f"on < {s.min_on_assessments} / < {s.min_on_months:g} months); {n_in} included "
         f"(needs ≥ {s.min_patients})")]
-    share = near / computable if computable else 0.0
-    out.append(Diagnostic(
-        "expected rate away from zero", ok if share <= s.max_near_zero_share else fail,
-        f"{near} of {computable} patient(s) expected to decline ≤ {s.min_expected_rate:g} "
-        f"points/month were excluded ({100 * share:.0f}%; "
-        f"limit {100 * s.max_near_zero_share:.0f}%)"))
+    inc = per.loc[per["included"], "expected_rate_per_month"].to_numpy(float)
+    low, high = denominator_interval(inc, s.level)
+    small = int((inc <= 0.1).sum())
+    kept = f"{small} of {inc.size} included patient(s) with an expected rate ≤ 0.1 points/month " \
+           "are kept (an unbiased, noisy denominator; excluding them biased the ratio)"
+    level = f"{100 * s.level:g}%"
+    if low > 0:
+        out.append(Diagnostic(
+            "mean expected rate above zero", ok,
+            f"mean expected rate {inc.mean():.2f} points/month ({level} CI {low:.2f} to "
+            f"{high:.2f}) excludes zero, so the ratio and its CI are bounded; {kept}"))
+    else:
+        out.append(Diagnostic(
+            "mean expected rate above zero", fail,
+            f"mean expected rate {inc.mean():.2f} points/month ({level} CI {low:.2f} to "
+            f"{high:.2f}) does not exclude zero: the ratio is unbounded and its CI is not "
+            f"reported; {kept}"))
     if lmm is None:
         out.append(Diagnostic("LMM convergence", na, lmm_message))
     else:
         out.append(Diagnostic("LMM convergence", fit_status(lmm.converged, lmm.singular),
                               f"converged={lmm.converged}, singular={lmm.singular}"))
-    if s.bootstrap == 0:
-        out.append(Diagnostic("bootstrap CI", na, "bootstrap = 0"))
     return out
 
 
@@ -338,9 +349,9 @@ def progression(cohort: Cohort, settings: ProgressionSettings | None = None) -> 
     """Per-patient and cohort ALSFRS-R rates before and on treatment, and "% slower".
 
     Steps: treated patients → ≥ k pre-treatment assessments → enough on-treatment follow-up →
-    a computable expected rate → expected rate > ``min_expected_rate``. The cohort estimate is
-    100·(1 − mean observed rate / mean expected rate) over included patients (a ratio of
-    means, stable where per-patient ratios are not), with a percentile bootstrap CI.
+    a computable expected rate (no rule on its size). The primary estimate is
+    100·(1 − Σ observed rate / Σ expected rate) over included patients (:data:`ESTIMAND`),
+    with Fieller's interval; the LMM % slower is a sensitivity analysis without a CI.
     """
     s = settings or ProgressionSettings()
     n_treated = treated_patient_count(cohort, s.drug)
@@ -364,26 +375,22 @@ def progression(cohort: Cohort, settings: ProgressionSettings | None = None) -> 
     per = _rates(per, s, fit)
     per["rate_computable"] = per["enough_visits"] & per["expected_rate_per_month"].notna() \
         & per["observed_rate_per_month"].notna()
-    attrition.apply(f"expected rate ({s.expected}) computable", int(per["rate_computable"].sum()))
-    per["near_zero"] = per["rate_computable"] \
-        & (per["expected_rate_per_month"] <= s.min_expected_rate)
-    per["included"] = per["rate_computable"] & ~per["near_zero"]
-    attrition.apply(f"expected rate > {s.min_expected_rate:g} points/month",
-                    int(per["included"].sum()))
+    per["included"] = per["rate_computable"]
+    attrition.apply(f"expected rate ({s.expected}) computable", int(per["included"].sum()))
     inc = per[per["included"]]
     if len(inc) < 2:
-        raise AnalysisError("alsfrs", "fewer than 2 patients have an expected rate of decline "
-                                      f"above {s.min_expected_rate:g} points/month")
+        raise AnalysisError("alsfrs", "fewer than 2 patients have both an observed and an "
+                                      f"expected ({s.expected}) rate of decline")
     obs = inc["observed_rate_per_month"].to_numpy(float)
     exp = inc["expected_rate_per_month"].to_numpy(float)
+    primary = percent_slower(obs, exp, level=s.level, interval=s.interval)
     return ProgressionResult(
         settings=s, attrition=attrition, diagnostics=_diagnostics(s, per, lmm, lmm_message),
         patients=per, n_included=len(inc), observed_rate_per_month=float(obs.mean()),
-        expected_rate_per_month=float(exp.mean()),
-        percent_slower=100.0 * (1.0 - float(obs.mean()) / float(exp.mean())),
-        percent_slower_ci=percent_slower_bootstrap(obs, exp, s.bootstrap, s.seed, s.level),
-        lmm=lmm)
+        expected_rate_per_month=float(exp.mean()), percent_slower=primary.estimate,
+        percent_slower_ci=(primary.lower, primary.upper), lmm=lmm, estimand=ESTIMAND,
+        ci_method=primary.method)
 
 
-__all__ = ["LmmSlopes", "ProgressionResult", "ProgressionSettings", "ols_slope", "patient_sums",
-           "percent_slower_bootstrap", "progression"]
+__all__ = ["LMM_DEFINITION", "LmmSlopes", "ProgressionResult", "ProgressionSettings", "ols_slope",
+           "patient_sums", "progression"]
