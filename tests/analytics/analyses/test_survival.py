@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
+from lifelines import KaplanMeierFitter
 
-from alsrwe.analytics.analyses.results import AnalysisError
+from alsrwe.analytics.analyses.results import AnalysisError, DiagnosticStatus
 from alsrwe.analytics.analyses.survival import (
     SurvivalSettings,
     survival,
@@ -17,6 +19,7 @@ from alsrwe.analytics.analyses.survival import (
 )
 from alsrwe.analytics.analyses.survival_estimators import cox
 from alsrwe.analytics.cohort import Cohort
+from alsrwe.domain.alsfrs import DAYS_PER_MONTH
 from alsrwe.synth import generate_cohort
 from alsrwe.synth.parameters import CohortParams
 
@@ -63,6 +66,43 @@ def _immortal_time_cohort(n: int = 500, seed: int = 11) -> tuple[Cohort, pd.Data
     return Cohort.from_frames(frames), naive
 
 
+def test_simon_makuch_and_landmark_recover_no_effect_where_ever_treated_is_biased() -> None:
+    # known truth: death ~ exponential(mean 700 days) whether treated or not, so both
+    # Simon–Makuch curves estimate S(t) = exp(−t/700); "ever treated" looks protective
+    cohort, naive = _immortal_time_cohort()
+    result = survival(cohort, SurvivalSettings(endpoint="death", origin="onset"))
+    assert result.simon_makuch is not None and result.landmark is not None
+    at = 12 * DAYS_PER_MONTH
+    truth = math.exp(-at / 700.0)
+    for group in ("untreated", "treated"):
+        s = result.simon_makuch.curves[group].survival_at([12.0]).iloc[0]
+        assert s["lower"] < truth < s["upper"], group
+    ever = naive[naive["ever_treated"] == 1]
+    biased = KaplanMeierFitter().fit(ever["time"], ever["event"]).survival_function_at_times(at)
+    treated = result.simon_makuch.curves["treated"].survival_at([12.0]).iloc[0]
+    assert biased.item() > treated["upper"]
+    median = result.medians().set_index("origin").loc["onset"]
+    assert median["lower_months"] < 700 * math.log(2) / DAYS_PER_MONTH < median["upper_months"]
+    assert result.landmark.logrank is not None and result.landmark.logrank.p > 0.01
+
+
+def test_too_few_patients_per_group_warn_or_fail() -> None:
+    untreated = generate_cohort(CohortParams(seed=4, n_patients=20, n_carriers=0,
+                                             treatment_share=0.0))
+    result = survival(Cohort.from_frames(untreated.tables()))
+    checks = {d.name: d.status for d in result.diagnostics}
+    assert checks["Simon–Makuch groups"] == DiagnosticStatus.FAIL  # nobody treated
+    assert checks["landmark groups"] == DiagnosticStatus.FAIL
+
+
+def test_small_groups_warn(synthetic: Cohort) -> None:
+    result = survival(synthetic, SurvivalSettings(min_group_patients=1000))
+    checks = {d.name: d.status for d in result.diagnostics}
+    assert checks["Simon–Makuch groups"] == DiagnosticStatus.WARN
+    default = {d.name: d.status for d in survival(synthetic).diagnostics}
+    assert default["Simon–Makuch groups"] == DiagnosticStatus.PASS
+
+
 def test_time_varying_treatment_avoids_immortal_time_bias() -> None:
     cohort, naive = _immortal_time_cohort()
     biased = cox(naive, "time", "event", ["ever_treated"]).summary.loc["ever_treated"]
@@ -93,7 +133,14 @@ def test_survival_on_synthetic_registry(synthetic: Cohort) -> None:
     assert curve["survival"].between(0, 1).all()
     payload = json.loads(json.dumps(result.to_dict()))
     assert payload["settings"]["covariates"] == ["age_at_onset", "bulbar_onset"]
-    assert len(result.to_frame()) == 2 + 3
+    assert payload["simon_makuch"]["at_risk"] and payload["landmark"]["logrank"] is not None
+    frame = result.to_frame()
+    medians = frame[frame["quantity"].str.startswith("median")]
+    assert len(medians) == 2 + 2 + 2  # onset, first dose; Simon–Makuch, landmark per group
+    assert medians["quantity"].str.endswith("(months)").all()
+    assert "median from treatment start (months)" in set(medians["quantity"])
+    assert frame["quantity"].str.startswith("hazard ratio").sum() == 3
+    assert not frame["quantity"].str.contains("days").any()
 
 
 def test_endpoint_choice_and_censor_date(synthetic: Cohort) -> None:

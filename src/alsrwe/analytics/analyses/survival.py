@@ -14,15 +14,16 @@ never enter. Patients are censored at their last contact (the latest dated recor
 
 Tofersen enters the Cox model as a **time-varying** covariate: a patient contributes untreated
 person-time until the first given dose and treated person-time after it, so no immortal time
-(the time a patient had to survive to be treated) is credited to treatment. The estimators
-themselves (checked against R's survival) are in
-:mod:`alsrwe.analytics.analyses.survival_estimators`.
+(the time a patient had to survive to be treated) is credited to treatment. Curves of treated
+vs untreated patients (Simon–Makuch and landmark, from diagnosis by default) are in
+:mod:`alsrwe.analytics.analyses.survival_by_treatment`; the estimators themselves (checked
+against R's survival) in :mod:`alsrwe.analytics.analyses.survival_estimators`. Every time in
+the result is in months (30.4375 days, :data:`alsrwe.domain.alsfrs.DAYS_PER_MONTH`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -38,9 +39,21 @@ from alsrwe.analytics.analyses.results import (
     Attrition,
     Diagnostic,
     DiagnosticStatus,
+    ResultFrames,
     diagnostics_frame,
     frame_records,
     json_safe,
+)
+from alsrwe.analytics.analyses.survival_by_treatment import (
+    TREATED,
+    UNTREATED,
+    GroupComparison,
+    from_origin,
+    landmark,
+    numbers_at_risk,
+    risk_times,
+    simon_makuch,
+    treatment_intervals,
 )
 from alsrwe.analytics.analyses.survival_estimators import (
     CoxFit,
@@ -50,6 +63,7 @@ from alsrwe.analytics.analyses.survival_estimators import (
 )
 from alsrwe.analytics.cohort.cohort import Cohort
 from alsrwe.analytics.cohort.design import registry_dates, treatment_starts
+from alsrwe.domain.alsfrs import DAYS_PER_MONTH
 from alsrwe.domain.errors import EventError
 from alsrwe.domain.events import (
     DEFAULT_COMPOSITE,
@@ -79,6 +93,12 @@ class SurvivalSettings(AnalysisSettings):
     drug: str = "tofersen"
     level: float = Field(default=0.95, gt=0, lt=1)
     min_events: int = Field(default=5, ge=1, description="fewer events: no Cox model")
+    origin: Literal["diagnosis", "onset"] = Field(
+        default="diagnosis", description="time zero of the treated vs untreated curves")
+    landmark_months: float = Field(default=12.0, gt=0, description="landmark after the origin")
+    at_risk_every_months: float = Field(default=6.0, gt=0, description="numbers-at-risk grid")
+    min_group_patients: int = Field(
+        default=10, ge=1, description="WARN when a treated/untreated group is smaller")
 
 
 # --- registry data -------------------------------------------------------------------------
@@ -88,11 +108,12 @@ def _patient_frame(cohort: Cohort, drug: str) -> pd.DataFrame:
     p = cohort.table("patients")
     p = p.filter((p.status == "patient") & p.onset_date.notnull())
     starts = treatment_starts(cohort, drug).select("patient_id", "start_date")
-    joined = (p.select("patient_id", "onset_date", "onset_region", "birth_year")
+    joined = (p.select("patient_id", "onset_date", "diagnosis_date", "onset_region",
+                       "birth_year")
               .left_join(registry_dates(cohort), "patient_id")
               .select(~ibis.selectors.endswith("_right"))
               .left_join(starts, "patient_id").select(~ibis.selectors.endswith("_right")))
-    frame: pd.DataFrame = joined.execute()
+    frame: pd.DataFrame = joined.order_by("patient_id").execute()  # same rows, same sums
     return frame
 
 
@@ -115,7 +136,8 @@ def _as_date(value: Any) -> date:
 
 def _event_rows(cohort: Cohort, settings: SurvivalSettings,
                 attrition: Attrition) -> pd.DataFrame:
-    """One row per patient: entry, stop and first dose in days from onset, event, covariates."""
+    """One row per patient: entry, stop, first dose and diagnosis in days from onset, event,
+    covariates."""
     patients = _patient_frame(cohort, settings.drug)
     attrition.apply("symptomatic patients with an onset date", len(patients))
     patients = patients[patients["entry_date"].notna()]
@@ -136,16 +158,17 @@ def _event_rows(cohort: Cohort, settings: SurvivalSettings,
                                     definition, onset)
         except EventError:
             continue
-        dose = r["start_date"]
-        birth = r["birth_year"]
+        dose, birth, diagnosis = r["start_date"], r["birth_year"], r["diagnosis_date"]
         rows.append({"id": str(r["patient_id"]), "entry": (_as_date(r["entry_date"]) - onset).days,
                      "stop": outcome.days_since(onset), "event": int(outcome.event),
                      "first_dose": None if pd.isna(dose) else (_as_date(dose) - onset).days,
+                     "diagnosis": math.nan if pd.isna(diagnosis)
+                     else float((_as_date(diagnosis) - onset).days),
                      "onset_region": r["onset_region"],
                      "age_at_onset": math.nan if pd.isna(birth) else onset.year - int(birth)})
     attrition.apply("milestones consistent with onset (domain rules)", len(rows))
     frame = pd.DataFrame(rows, columns=["id", "entry", "stop", "event", "first_dose",
-                                        "onset_region", "age_at_onset"])
+                                        "diagnosis", "onset_region", "age_at_onset"])
     frame = frame[frame["entry"] < frame["stop"]]
     attrition.apply("event-free at registry entry (delayed entry)", len(frame))
     frame["entry"] = frame["entry"].clip(lower=0)
@@ -154,51 +177,53 @@ def _event_rows(cohort: Cohort, settings: SurvivalSettings,
     return frame.reset_index(drop=True)
 
 
-def treatment_intervals(rows: pd.DataFrame, covariates: Sequence[str] = ()) -> pd.DataFrame:
-    """Split each patient's (entry, stop] at the first dose: untreated before, treated after."""
-    out = []
-    for r in _records(rows):
-        base = {c: r[c] for c in covariates}
-        dose, entry, stop, event = r["first_dose"], r["entry"], r["stop"], r["event"]
-        if dose is None or pd.isna(dose) or dose >= stop:
-            out.append({"id": r["id"], "start": entry, "stop": stop, "event": event,
-                        "treated": 0.0, **base})
-            continue
-        if dose > entry:
-            out.append({"id": r["id"], "start": entry, "stop": dose, "event": 0,
-                        "treated": 0.0, **base})
-        out.append({"id": r["id"], "start": max(entry, dose), "stop": stop, "event": event,
-                    "treated": 1.0, **base})
-    return pd.DataFrame(out, columns=["id", "start", "stop", "event", "treated", *covariates])
-
-
 # --- the analysis --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class SurvivalResult:
-    """Kaplan–Meier from onset and from treatment start, and the time-varying Cox model."""
+class SurvivalResult(ResultFrames):
+    """Kaplan–Meier from onset and from treatment start, treated vs untreated curves
+    (Simon–Makuch, landmark) and the time-varying Cox model; all times in months."""
 
     settings: SurvivalSettings
     attrition: Attrition
     diagnostics: list[Diagnostic]
     curves: dict[str, KaplanMeier]
     cox: CoxFit | None
+    at_risk: pd.DataFrame  # origin, months, at_risk (of ``curves``)
+    simon_makuch: GroupComparison | None = None
+    landmark: GroupComparison | None = None
+
+    @property
+    def comparisons(self) -> list[GroupComparison]:
+        return [c for c in (self.simon_makuch, self.landmark) if c is not None]
 
     def medians(self) -> pd.DataFrame:
         return pd.DataFrame([{"origin": name, "n": km.n, "events": km.events,
-                              "median_days": km.median, "lower_days": km.median_lower,
-                              "upper_days": km.median_upper}
+                              "median_months": km.median, "lower_months": km.median_lower,
+                              "upper_months": km.median_upper}
                              for name, km in self.curves.items()])
 
     def curve_frame(self) -> pd.DataFrame:
-        parts = [km.table.assign(origin=name) for name, km in self.curves.items()]
+        parts = [km.table.rename(columns={"time": "months"}).assign(origin=name)
+                 for name, km in self.curves.items()]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
     def to_frame(self) -> pd.DataFrame:
-        rows = [{"quantity": f"median from {r.origin} (days)", "estimate": r.median_days,
-                 "lower": r.lower_days, "upper": r.upper_days, "n": r.n, "events": r.events}
+        rows = [{"quantity": f"median from {r.origin} (months)", "estimate": r.median_months,
+                 "lower": r.lower_months, "upper": r.upper_months, "n": r.n, "events": r.events}
                 for r in self.medians().itertuples(index=False)]
+        for c in self.comparisons:
+            rows += [{"quantity": f"median from {c.origin}, {r.group} ({c.method}) (months)",
+                      "estimate": r.median_months, "lower": r.lower_months,
+                      "upper": r.upper_months, "n": r.n, "events": r.events}
+                     for r in c.medians().itertuples(index=False)]
+            if c.logrank is not None:
+                rows.append({"quantity": f"log-rank p, {c.origin} (χ² {c.logrank.statistic:.2f},"
+                                         f" {c.logrank.df} df)", "estimate": c.logrank.p,
+                             "lower": math.nan, "upper": math.nan,
+                             "n": c.attrition.remaining,
+                             "events": sum(c.logrank.observed.values())})
         if self.cox is not None:
             rows += [{"quantity": f"hazard ratio: {term}", "estimate": row["hr"],
                       "lower": row["lower"], "upper": row["upper"], "n": self.cox.n,
@@ -212,29 +237,74 @@ class SurvivalResult:
             "diagnostics": frame_records(diagnostics_frame(self.diagnostics)),
             "medians": frame_records(self.medians()),
             "curves": frame_records(self.curve_frame()),
+            "at_risk": frame_records(self.at_risk),
+            "simon_makuch": None if self.simon_makuch is None else self.simon_makuch.to_dict(),
+            "landmark": None if self.landmark is None else self.landmark.to_dict(),
             "cox": None if self.cox is None else self.cox.to_dict(),
         })
         return out
 
 
 def survival(cohort: Cohort, settings: SurvivalSettings | None = None) -> SurvivalResult:
-    """Time to the endpoint from onset (all) and from first dose (treated), and the Cox HR of
-    tofersen as a time-varying covariate with delayed entry at registry entry (module doc)."""
+    """Time to the endpoint from onset (all) and from first dose (treated), treated vs untreated
+    from diagnosis (Simon–Makuch, landmark), and the Cox HR of tofersen as a time-varying
+    covariate with delayed entry at registry entry (module doc)."""
     settings = settings or SurvivalSettings()
     attrition = Attrition(start=int(cohort.table("patients").count().execute()))
     rows = _event_rows(cohort, settings, attrition)
     if rows.empty:
         raise AnalysisError("patients", "no patient with an onset date and registry follow-up")
-    curves = {"onset": kaplan_meier(rows["stop"], rows["event"], rows["entry"], settings.level)}
+    month = DAYS_PER_MONTH
+    spells = {"onset": pd.DataFrame({"start": rows["entry"] / month,
+                                     "stop": rows["stop"] / month, "event": rows["event"]})}
     treated = rows[rows["first_dose"].notna() & (rows["first_dose"] < rows["stop"])]
     if not treated.empty:
-        since = treated["stop"] - treated["first_dose"].astype(np.float64)
-        curves["treatment start"] = kaplan_meier(since, treated["event"], level=settings.level)
+        spells["treatment start"] = pd.DataFrame({
+            "start": 0.0, "event": treated["event"],
+            "stop": (treated["stop"] - treated["first_dose"].astype(np.float64)) / month})
+    curves = {name: kaplan_meier(s["stop"], s["event"], s["start"], settings.level)
+              for name, s in spells.items()}
+    every = settings.at_risk_every_months
+    at_risk = pd.DataFrame(
+        [{"origin": name, "months": t, "at_risk": n} for name, s in spells.items()
+         for t, n in zip(risk_times(s["stop"], every),
+                         numbers_at_risk(s["start"], s["stop"], risk_times(s["stop"], every)),
+                         strict=True)], columns=["origin", "months", "at_risk"])
     diagnostics = [Diagnostic("treated patients", DiagnosticStatus.PASS
                               if len(treated) else DiagnosticStatus.FAIL,
                               f"{len(treated)} treated patients with follow-up")]
+    timed = from_origin(rows, settings.origin)
+    by_treatment, landmarked = None, None
+    if not timed.empty:
+        by_treatment = simon_makuch(timed, settings.origin, every, settings.level)
+        landmarked = landmark(timed, settings.origin, settings.landmark_months, every,
+                              settings.level)
+    diagnostics += _group_sizes(by_treatment, landmarked, settings, len(rows) - len(timed))
     fit, diagnostic = _time_varying_model(rows, settings)
-    return SurvivalResult(settings, attrition, [*diagnostics, diagnostic], curves, fit)
+    return SurvivalResult(settings, attrition, [*diagnostics, diagnostic], curves, fit, at_risk,
+                          by_treatment, landmarked)
+
+
+def _group_sizes(by_treatment: GroupComparison | None, landmarked: GroupComparison | None,
+                 settings: SurvivalSettings, left_out: int) -> list[Diagnostic]:
+    """Enough patients per group? FAIL when a group is empty, WARN below min_group_patients."""
+    out = []
+    for name, comparison in (("Simon–Makuch groups", by_treatment),
+                             ("landmark groups", landmarked)):
+        sizes = {} if comparison is None else {g: km.n for g, km in comparison.curves.items()}
+        counts = ", ".join(f"{g} {sizes.get(g, 0)}" for g in (UNTREATED, TREATED))
+        detail = f"{counts} patients"
+        if name.startswith("Simon") and left_out:
+            detail += f"; {left_out} without follow-up after the {settings.origin} left out"
+        if comparison is not None and name.startswith("landmark"):
+            detail += f" event-free at the {settings.landmark_months:g}-month landmark"
+        smallest = min((sizes.get(g, 0) for g in (UNTREATED, TREATED)), default=0)
+        status = (DiagnosticStatus.FAIL if smallest == 0 else DiagnosticStatus.WARN
+                  if smallest < settings.min_group_patients else DiagnosticStatus.PASS)
+        if status is not DiagnosticStatus.PASS:
+            detail += f" (fewer than {settings.min_group_patients} in a group)"
+        out.append(Diagnostic(name, status, detail))
+    return out
 
 
 def _time_varying_model(rows: pd.DataFrame,
