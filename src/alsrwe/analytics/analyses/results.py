@@ -111,6 +111,29 @@ def diagnostics_frame(diagnostics: list[Diagnostic]) -> pd.DataFrame:
     )
 
 
+class _Logged(Protocol):
+    @property
+    def attrition(self) -> Attrition: ...
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]: ...
+
+
+class ResultFrames:
+    """Mixin of the result classes: diagnostics and attrition as frames beside ``to_frame()``,
+    so that a reader of the CSV files sees what the report's section shows."""
+
+    __slots__ = ()
+
+    def diagnostics_frame(self: _Logged) -> pd.DataFrame:
+        """One row per diagnostic: check, status, detail."""
+        return diagnostics_frame(self.diagnostics)
+
+    def attrition_frame(self: _Logged) -> pd.DataFrame:
+        """One row per inclusion rule: rule, removed, remaining."""
+        return self.attrition.to_frame()
+
+
 class AnalysisResult(Protocol):
     """What every analysis returns: a typed result that renders as a table and as JSON."""
 
@@ -155,10 +178,14 @@ def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def save_result(result: AnalysisResult, directory: Path, name: str) -> None:
-    """Write ``name``.json (the result), ``name``.settings.json and ``name``.csv."""
+    """Write ``name``.json (the result), ``name``.settings.json, ``name``.csv and its
+    ``name``.diagnostics.csv and ``name``.attrition.csv."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{name}.json").write_text(
         json.dumps(json_safe(result.to_dict()), indent=2) + "\n", encoding="utf-8"
     )
     result.settings.save(directory / f"{name}.settings.json")
     result.to_frame().to_csv(directory / f"{name}.csv", index=False)
+    diagnostics_frame(result.diagnostics).to_csv(directory / f"{name}.diagnostics.csv",
+                                                 index=False)
+    result.attrition.to_frame().to_csv(directory / f"{name}.attrition.csv", index=False)

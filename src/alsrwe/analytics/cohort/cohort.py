@@ -39,6 +39,16 @@ class Cohort:
     def table(self, name: str) -> ibis.Table:
         return self.tables[name]
 
+    def __repr__(self) -> str:
+        """Backend, source and size, e.g. "Cohort(duckdb, 'demo.sqlite': 300 patients, 40
+        carriers, 4 sites)" (two count queries in the engine; never the rows)."""
+        patients = self.tables["patients"]
+        counts = patients.group_by("status").aggregate(n=patients.count()).execute()
+        by_status = {str(s): int(n) for s, n in zip(counts["status"], counts["n"], strict=True)}
+        sites = int(patients.site.nunique().execute())
+        return (f"Cohort({self.backend}, {self.source!r}: {by_status.get('patient', 0)} "
+                f"patients, {by_status.get('carrier', 0)} carriers, {sites} sites)")
+
     def frame(self, name: str) -> pd.DataFrame:
         """A whole tidy table as pandas (for small tables; aggregate in the engine first)."""
         frame: pd.DataFrame = self.tables[name].execute()

@@ -6,6 +6,9 @@ tables, in the report as on the web cohort page, so that a reader never sees "na
 
 from __future__ import annotations
 
+import re
+from html import escape
+
 import pandas as pd
 
 MISSING = "–"
@@ -33,14 +36,34 @@ def _missing_as_dash(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def html_table(frame: pd.DataFrame, max_rows: int = 60) -> str:
-    """A frame as an HTML table (escaped), missing values as "–", long tables cut."""
+def slug(text: str) -> str:
+    """``text`` as a file-name part: lower case ASCII letters, digits and hyphens."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
+
+def html_table(frame: pd.DataFrame, max_rows: int = 60, csv: str | None = None) -> str:
+    """A frame as an HTML table (escaped), missing values as "–", long tables cut (the note
+    says how many rows there are and names ``csv``, the file holding them all). The table
+    scrolls inside its own box, so that a wide table never widens the page."""
     shown = _missing_as_dash(frame.head(max_rows))
     text = shown.to_html(index=False, na_rep=MISSING, float_format=lambda v: f"{v:.3g}",
                          border=0, escape=True)
     if len(frame) > max_rows:
-        text += f"<p class='meta'>first {max_rows} of {len(frame)} rows; all in the CSV</p>"
-    return f"<div class='wide'>{text}</div>"
+        where = escape(csv) if csv else "the CSV"
+        text += (f"<p class='meta'>first {max_rows} of {len(frame)} rows; all {len(frame)} in "
+                 f"{where}</p>")
+    return f"<div class='wide' tabindex='0'>{text}</div>"
 
 
-__all__ = ["MISSING", "html_table", "number"]
+STATUSES = ("PASS", "WARN", "FAIL", "NOT EVALUATED")
+
+
+def mark_statuses(html: str) -> str:
+    """Cells holding a diagnostic status get class ``status-<STATUS>`` (styled by the report:
+    green PASS, amber WARN, red FAIL)."""
+    pattern = "|".join(re.escape(status) for status in STATUSES)
+    return re.sub(rf"<td>({pattern})</td>",
+                  lambda m: f'<td class="status-{m[1].replace(" ", "_")}">{m[1]}</td>', html)
+
+
+__all__ = ["MISSING", "STATUSES", "html_table", "mark_statuses", "number", "slug"]
