@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint venv clean bench bench-web bench-import bench-pages bench-soak bench-interop axe
+.PHONY: demo test lint venv clean bench bench-web bench-import bench-report bench-pages bench-soak bench-interop axe
 
 # The demo needs only the runtime dependencies (no Spark, Playwright or test tools). Byte code
 # is compiled by Python as modules are first imported, not ahead for every installed file.
@@ -74,7 +74,12 @@ bench-pages: $(STAMP) $(CHROMIUM)
 	$(BIN)/python benchmarks/bench_pages.py --runs 5 --compare-uncompressed --mbps 0 20
 
 bench-import: $(STAMP)
-	$(BIN)/python benchmarks/bench_import.py --patients 300 3000
+	$(BIN)/python benchmarks/bench_import.py --patients 300 3000 --repeat 5
+
+# The whole report (`alsrwe analyze`) on the demo registry and on 8,400 patients.
+bench-report: $(RUNTIME)
+	$(BIN)/python benchmarks/bench_report.py --patients 300 --repeat 5
+	$(BIN)/python benchmarks/bench_report.py --patients 8400 --repeat 5
 
 # FHIR and REDCap import rates and the OMOP export rate, 10,000 patients, SQLite and PostgreSQL.
 bench-interop: $(STAMP)

@@ -39,7 +39,7 @@ from alsrwe.store.db import make_engine, migrate
 from alsrwe.synth import CohortParams, generate_cohort
 
 TODAY = date(2026, 7, 1)
-PROGRESSION = ProgressionSettings(bootstrap=200)
+PROGRESSION = ProgressionSettings()
 SURVIVAL = (SurvivalSettings(), SurvivalSettings(endpoint="death", covariates=("age_at_onset",)))
 Results = tuple[ProgressionResult, list[SurvivalResult]]
 

@@ -20,6 +20,11 @@ from alsrwe.analytics.analyses.early_delayed import (
     early_vs_delayed,
 )
 from alsrwe.analytics.analyses.nfl import NflResult, NflSettings, nfl_response
+from alsrwe.analytics.analyses.observed_expected import (
+    ObservedExpectedResult,
+    ObservedExpectedSettings,
+    observed_vs_expected,
+)
 from alsrwe.analytics.analyses.progression import (
     ProgressionResult,
     ProgressionSettings,
@@ -61,6 +66,8 @@ __all__ = [
     "LmmResult",
     "NflResult",
     "NflSettings",
+    "ObservedExpectedResult",
+    "ObservedExpectedSettings",
     "ProgressionResult",
     "ProgressionSettings",
     "ReportSettings",
@@ -78,6 +85,7 @@ __all__ = [
     "fit_lmm",
     "fit_lmm_stats",
     "nfl_response",
+    "observed_vs_expected",
     "progression",
     "responders",
     "safety_incidence",

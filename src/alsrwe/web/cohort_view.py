@@ -1,7 +1,7 @@
 """The cohort page's content: the evidence engine run on the registry, cached for a while.
 
-The analyses take seconds (the registry is copied into DuckDB, the progression bootstrap
-resamples patients), so a result is computed once per (sites, suppression, data version) and
+The analyses take seconds (the registry is copied into DuckDB, mixed models are fitted
+and figures drawn), so a result is computed once per (sites, suppression, data version) and
 kept for :data:`CACHE_SECONDS`. Computations run one at a time on a single background thread
 (matplotlib's figure state is not thread-safe, and two at once would only compete for the
 same cores); a page waits a moment for it and otherwise says "computing…" while its script

@@ -90,3 +90,16 @@ def test_synthetic_converters_are_flagged() -> None:
     assert frame.loc[never, "triggered"].mean() < 0.05
     assert (pd.to_datetime(frame.loc[risen, "first_trigger_date"])
             > conversion[risen]).all()
+
+
+def test_values_from_baseline_and_tables_in_words() -> None:
+    result = carrier_surveillance(_cohort())
+    exact = result.values[result.values["patient_id"] == "EXACT"]
+    assert exact["value"].tolist() == [34.0, 40.0, 44.0, 50.0]  # Simoa only, in date order
+    assert exact["years"].tolist() == pytest.approx([0, 30 / 365.25, 60 / 365.25, 90 / 365.25])
+    assert "rise of ≥ 10 pg/mL" in result.trigger_rule and "≥ 44 pg/mL" in result.trigger_rule
+    frame = result.to_frame().set_index("patient")
+    assert frame.loc["EXACT", "first triggering value (date)"] == date(2024, 8, 30)
+    assert frame.loc["REF", "upper reference limit at the first value (pg/mL)"] == 10.0
+    assert not any("_" in column for column in frame.columns)
+    assert result.attrition.to_frame()["rule"].iloc[-1] == "plasma NfL on Simoa"

@@ -12,7 +12,12 @@ import pytest
 from pydantic import ValidationError
 from scipy import stats
 
-from alsrwe.analytics.analyses.nfl import NflSettings, geometric_mean_ratio, nfl_response
+from alsrwe.analytics.analyses.nfl import (
+    NflSettings,
+    geometric_mean_ratio,
+    kind_label,
+    nfl_response,
+)
 from alsrwe.analytics.analyses.results import AnalysisError
 from alsrwe.analytics.cohort import Cohort
 from alsrwe.domain.biomarkers import NflAssay
@@ -125,3 +130,41 @@ def test_csf_pnfh_and_no_threshold(synthetic: tuple[Cohort, pd.DataFrame]) -> No
     assert w52["gmr"] == pytest.approx(1 - 0.676, abs=0.05)  # synth pNfH fall (Smith 2025)
     assert math.isnan(w52["share_below_threshold"])
     assert result.diagnostics[-1].status.value == "NOT EVALUATED"
+
+
+def test_attrition_counts_the_mixed_model_and_the_windows_apart() -> None:
+    """E has a value after dose 1 but in no window (day 120, weeks 12 and 24 ± 28 days): the
+    mixed model uses it, the windows do not; F has a baseline only: neither uses it."""
+    cohort = _hand_cohort()
+    frames = {name: cohort.frame(name) for name in cohort.tables}
+    extra = pd.DataFrame([("E", _day(-10), 90.0, "simoa"), ("E", _day(120), 50.0, "simoa"),
+                          ("F", _day(-10), 70.0, "simoa")],
+                         columns=["patient_id", "date", "value", "assay"])
+    frames["measurements"] = pd.concat(
+        [frames["measurements"], extra.assign(kind="nfl_serum", unit="pg/mL")],
+        ignore_index=True)
+    frames["patients"] = pd.concat([frames["patients"], pd.DataFrame(
+        {"patient_id": ["E", "F"], "status": "patient"})], ignore_index=True)
+    frames["administrations"] = pd.concat([frames["administrations"], pd.DataFrame(
+        {"patient_id": ["E", "F"], "date": [START] * 2, "drug": "tofersen", "status": "given",
+         "dose_mg": 100.0})], ignore_index=True)
+    result = nfl_response(Cohort.from_frames(frames), NflSettings(weeks=(12, 24)))
+    steps = result.attrition.to_frame().set_index("rule")["remaining"]
+    assert steps.tolist() == [6, 6, 6, 6, 5, 4]
+    assert steps.index[2] == "serum NfL on Simoa around treatment"
+    assert steps.index[4] == "a value after dose 1 up to week 24 + 28 days (mixed model)"
+    assert steps.index[5] == "a value within ± 28 days of week 12 or 24 (windows)"
+    assert result.mixed_model is not None and result.mixed_model.n_patients == 5
+
+
+def test_windows_table_in_human_words() -> None:
+    result = nfl_response(_hand_cohort(), NflSettings(weeks=(12,)))
+    frame = result.to_frame()
+    assert list(frame.columns) == [
+        "week on treatment", "patients", "geometric mean ratio to baseline", "95% CI lower",
+        "95% CI upper", "geometric mean change (%)", "median change (%)",
+        "share below 62 pg/mL (%)", "share below 62 pg/mL at baseline (%)"]
+    assert frame.iloc[0]["share below 62 pg/mL at baseline (%)"] == 25.0
+    assert frame.iloc[0]["geometric mean ratio to baseline"] == result.windows.iloc[0]["gmr"]
+    assert result.label == "serum NfL (Simoa)"
+    assert kind_label("pnfh_csf") == "CSF pNfH" and kind_label("new_kind") == "new_kind"

@@ -29,7 +29,7 @@ from alsrwe.analytics.analyses.progression import ProgressionSettings
 pytestmark = pytest.mark.xdist_group("spark")
 
 ANALYSES: dict[str, Callable[[Cohort], Any]] = {
-    "progression": lambda c: progression(c, ProgressionSettings(bootstrap=200, min_patients=3)),
+    "progression": lambda c: progression(c, ProgressionSettings(min_patients=3)),
     "responders": responders,
     "nfl_response": nfl_response,
     "early_vs_delayed": early_vs_delayed,

@@ -9,7 +9,12 @@ import pandas as pd
 import pydantic
 import pytest
 
-from alsrwe.analytics.analyses.responders import RespondersSettings, classify_change, responders
+from alsrwe.analytics.analyses.responders import (
+    RespondersSettings,
+    class_labels,
+    classify_change,
+    responders,
+)
 from alsrwe.analytics.analyses.results import AnalysisError
 from alsrwe.analytics.cohort import Cohort
 
@@ -95,3 +100,29 @@ def test_settings() -> None:
         RespondersSettings(window=6)  # type: ignore[call-arg]
     with pytest.raises(pydantic.ValidationError):
         s.improved_points = 3  # type: ignore[misc]
+
+
+def test_class_definitions_in_words() -> None:
+    assert class_labels(RespondersSettings()) == {
+        "improved": "improved (≥ +2 points)", "stabilized": "stabilized (−1 to +1 points)",
+        "progressed": "progressed (≤ −2 points)"}
+    # improved ≥ +3, progressed ≤ −1: stable is 0 to +2
+    labels = class_labels(RespondersSettings(improved_points=3, stable_points=1))
+    assert labels["stabilized"] == "stabilized (0 to +2 points)"
+    assert class_labels(RespondersSettings(improved_points=1, stable_points=1))[
+        "stabilized"] == "stabilized (0 points)"
+
+
+def test_tables_in_human_words() -> None:
+    six = START + timedelta(days=183)
+    visits = {"a": [(START, 40), (six, 42)], "b": [(START, 40), (six, 40)],
+              "c": [(START, 40), (six, 35)]}
+    r = responders(hand_cohort(visits, dict.fromkeys(visits, START)))
+    frame = r.to_frame()
+    assert list(frame.columns) == ["ALSFRS-R change over 6 months (points)", "patients",
+                                   "share (%)"]
+    assert frame["patients"].tolist() == [1, 1, 1]
+    assert frame["share (%)"].tolist() == pytest.approx([100 / 3] * 3)
+    per = r.patients_frame().set_index("patient")
+    assert per.loc["c", "ALSFRS-R change over 6 months (points)"] == -5
+    assert per.loc["a", "ALSFRS-R at month 6"] == 42 and per.loc["a", "class"] == "improved"

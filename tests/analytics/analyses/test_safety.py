@@ -16,6 +16,7 @@ from alsrwe.analytics.analyses.safety import (
     incidence_rate,
     poisson_ci,
     safety_incidence,
+    term_label,
 )
 from alsrwe.analytics.cohort import Cohort
 from alsrwe.synth import generate_cohort
@@ -127,3 +128,34 @@ def test_synthetic_registry() -> None:
     assert by_term == rates.loc[("all", "any"), "events"]
     later = result.csf.set_index("doses").loc["later doses"]
     assert 0.3 < later["share_pleocytosis"] < 0.9  # synth: 60% inflamed (Sabatelli)
+
+
+@pytest.mark.parametrize(("code", "words"), [
+    ("csf_wbc_increased", "CSF white cell count increased"),
+    ("csf_protein_increased", "CSF protein increased"),
+    ("musculoskeletal_stiffness", "musculoskeletal stiffness"),
+    ("raised_intracranial_pressure", "raised intracranial pressure"),
+    ("other", "other (free-text term)"), ("pain", "pain"),
+    ("csf_leak", "CSF leak"),  # a term added later reads as words too
+])
+def test_terms_in_words(code: str, words: str) -> None:
+    assert term_label(code) == words
+
+
+def test_tables_in_human_words() -> None:
+    result = safety_incidence(_hand_cohort())
+    frame = result.to_frame()
+    assert list(frame.columns) == [
+        "by", "category", "events", "patients with the event", "patient-years",
+        "incidence per 100 patient-years", "95% CI lower (exact Poisson)",
+        "95% CI upper (exact Poisson)"]
+    rows = frame.set_index(["by", "category"])
+    assert rows.loc[("all adverse events", "any adverse event"), "events"] == 2
+    assert rows.loc[("grade", "grade 3"), "events"] == 1
+    assert rows.loc[("seriousness", "serious"), "events"] == 1
+    assert rows.loc[("term", "myelitis"), "incidence per 100 patient-years"] == pytest.approx(
+        100 / result.person_years)
+    csf = result.csf_frame().set_index("doses")
+    assert csf.loc["later doses", "pleocytosis (> 5 cells/µL)"] == 1
+    assert csf.loc["later doses", "pleocytosis (%)"] == 100.0
+    assert "raised protein (> 45 mg/dL)" in csf.columns

@@ -16,19 +16,21 @@ Per carrier (convention 10), on plasma NfL of one assay platform (convention 9;
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import pandas as pd
 from pydantic import Field
 
+from alsrwe.analytics.analyses.nfl import assay_label
 from alsrwe.analytics.analyses.results import (
     AnalysisError,
     AnalysisSettings,
     Attrition,
     Diagnostic,
     DiagnosticStatus,
+    ResultFrames,
     diagnostics_frame,
     frame_records,
     json_safe,
@@ -44,7 +46,7 @@ from alsrwe.domain.nfl_surveillance import (
     nfl_trigger,
     nfl_upper_reference,
 )
-from alsrwe.domain.patient import age_years
+from alsrwe.domain.patient import DAYS_PER_YEAR, age_years
 
 
 class CarrierSettings(AnalysisSettings):
@@ -57,7 +59,7 @@ class CarrierSettings(AnalysisSettings):
 
 
 @dataclass(frozen=True)
-class CarrierResult:
+class CarrierResult(ResultFrames):
     """One row per carrier with plasma NfL (``carriers``), flags and first dates."""
 
     settings: CarrierSettings
@@ -65,9 +67,32 @@ class CarrierResult:
     diagnostics: list[Diagnostic]
     assay: str
     carriers: pd.DataFrame
+    values: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """The carriers' values used: patient_id, date, value (pg/mL), years from their baseline."""
+
+    @property
+    def trigger_rule(self) -> str:
+        """The trigger in words, with its source."""
+        s = self.settings
+        return (f"a rise of ≥ {s.rise_pg_ml:g} pg/mL from the carrier's first value to a level "
+                f"≥ {s.level_pg_ml:g} pg/mL (ATLAS trigger, docs/domain-rules.md §4.3, [U])")
 
     def to_frame(self) -> pd.DataFrame:
-        return self.carriers
+        """One row per carrier in human column names (pseudonyms: the report only)."""
+        c = self.carriers
+        return pd.DataFrame({
+            "patient": c["patient_id"], "plasma NfL values": c["n_values"],
+            "first value (date)": c["baseline_date"], "first value (pg/mL)": c["baseline_pg_ml"],
+            "last value (date)": c["last_date"], "last value (pg/mL)": c["last_pg_ml"],
+            "highest value (pg/mL)": c["max_pg_ml"],
+            "largest rise from the first value (pg/mL)": c["max_rise_pg_ml"],
+            "age at the first value (years)": c["age_at_baseline"],
+            "upper reference limit at the first value (pg/mL)":
+                c["upper_reference_at_baseline"],
+            "met the trigger": c["triggered"], "first triggering value (date)":
+                c["first_trigger_date"],
+            "above the age-specific limit": c["above_reference"],
+            "first value above the limit (date)": c["first_above_reference_date"]})
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = json_safe({
@@ -144,7 +169,7 @@ def carrier_surveillance(cohort: Cohort,
     others = {str(k): int(v) for k, v in counts.items() if k != chosen}
     values = values[values["platform"] == chosen]
     values = values.sort_values(["patient_id", "date"], kind="stable")
-    attrition.apply(f"plasma NfL on {chosen.value}", values["patient_id"].nunique())
+    attrition.apply(f"plasma NfL on {assay_label(chosen.value)}", values["patient_id"].nunique())
     rows = [_carrier_row(str(pid), series, series["birth_year"].iloc[0], rule)
             for pid, series in values.groupby("patient_id", sort=True, observed=True)]
     frame = pd.DataFrame(rows)
@@ -156,7 +181,11 @@ def carrier_surveillance(cohort: Cohort,
                    else DiagnosticStatus.FAIL,
                    f"{single} carriers with a baseline only (trigger not evaluable)"),
     ]
-    return CarrierResult(settings, attrition, diagnostics, chosen.value, frame)
+    first = values.groupby("patient_id", observed=True)["date"].transform("min")
+    series = values.assign(years=(pd.to_datetime(values["date"]) - pd.to_datetime(first)).dt.days
+                           / DAYS_PER_YEAR)[["patient_id", "date", "value", "years"]]
+    series = series.assign(patient_id=series["patient_id"].astype(str)).reset_index(drop=True)
+    return CarrierResult(settings, attrition, diagnostics, chosen.value, frame, series)
 
 
 __all__ = ["CarrierResult", "CarrierSettings", "carrier_surveillance"]

@@ -22,6 +22,7 @@ from alsrwe.analytics.analyses.results import (
     Attrition,
     Diagnostic,
     DiagnosticStatus,
+    ResultFrames,
     diagnostics_frame,
     frame_records,
     json_safe,
@@ -72,8 +73,22 @@ def classify_change(change: float, improved_points: int, stable_points: int) -> 
     return "stabilized"
 
 
+def _signed(points: int) -> str:
+    """+2, 0, −1: a change in points as readers write it (a true minus sign)."""
+    return "0" if points == 0 else f"{points:+d}".replace("-", "−")
+
+
+def class_labels(settings: RespondersSettings) -> dict[str, str]:
+    """Each class with its definition in points, e.g. "stabilized (−1 to +1 points)"."""
+    low, high = -(settings.stable_points - 1), settings.improved_points - 1
+    stable = _signed(low) if low == high else f"{_signed(low)} to {_signed(high)}"
+    return {"improved": f"improved (≥ {_signed(settings.improved_points)} points)",
+            "stabilized": f"stabilized ({stable} points)",
+            "progressed": f"progressed (≤ {_signed(-settings.stable_points)} points)"}
+
+
 @dataclass(frozen=True, eq=False)
-class RespondersResult:
+class RespondersResult(ResultFrames):
     """Per-patient classes and the cohort counts and shares."""
 
     settings: RespondersSettings
@@ -96,9 +111,26 @@ class RespondersResult:
         """Sabatelli's summary: patients who stabilised or improved."""
         return self.counts["improved"] + self.counts["stabilized"]
 
+    @property
+    def change_column(self) -> str:
+        return f"ALSFRS-R change over {self.settings.window_months:g} months (points)"
+
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([{"class": k, "n": self.counts[k], "share": self.shares[k]}
-                             for k in CLASSES])
+        """Counts and shares per class, each class with its definition in points."""
+        labels = class_labels(self.settings)
+        return pd.DataFrame([{self.change_column: labels[k], "patients": self.counts[k],
+                              "share (%)": 100.0 * self.shares[k]} for k in CLASSES])
+
+    def patients_frame(self) -> pd.DataFrame:
+        """One row per classified patient, in human column names (pseudonyms: report only)."""
+        months = f"{self.settings.window_months:g}"
+        return pd.DataFrame({
+            "patient": self.patients["patient_id"],
+            "ALSFRS-R at the first dose": self.patients["baseline_total"],
+            f"ALSFRS-R at month {months}": self.patients["followup_total"].astype(int),
+            "months between the assessments": self.patients["months"],
+            self.change_column: self.patients["change"],
+            "class": self.patients["class"]})
 
     def to_dict(self) -> dict[str, Any]:
         out = {"settings": self.settings.model_dump(mode="json"),
@@ -150,4 +182,5 @@ def responders(cohort: Cohort, settings: RespondersSettings | None = None) -> Re
     return RespondersResult(s, attrition, diagnostics, frame, counts)
 
 
-__all__ = ["CLASSES", "RespondersResult", "RespondersSettings", "classify_change", "responders"]
+__all__ = ["CLASSES", "RespondersResult", "RespondersSettings", "class_labels", "classify_change",
+           "responders"]

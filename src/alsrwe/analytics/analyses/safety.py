@@ -38,6 +38,7 @@ from alsrwe.analytics.analyses.results import (
     Attrition,
     Diagnostic,
     DiagnosticStatus,
+    ResultFrames,
     diagnostics_frame,
     frame_records,
     json_safe,
@@ -48,6 +49,30 @@ from alsrwe.domain.biomarkers import CsfThresholds, csf_flags
 from alsrwe.domain.patient import DAYS_PER_YEAR
 
 _FAR = date(9999, 12, 31)
+
+TERM_WORDS = {"csf_wbc_increased": "CSF white cell count increased",
+              "csf_protein_increased": "CSF protein increased",
+              "raised_intracranial_pressure": "raised intracranial pressure",
+              "other": "other (free-text term)", "unknown": "term not recorded"}
+"""Terms whose code does not read as words once its underscores are spaces."""
+
+STRATUM_WORDS = {"all": "all adverse events", "serious": "seriousness", "grade": "grade",
+                 "term": "term"}
+
+
+def term_label(term: str) -> str:
+    """An adverse-event term in words: "CSF protein increased", "musculoskeletal stiffness"."""
+    if term in TERM_WORDS:
+        return TERM_WORDS[term]
+    return " ".join("CSF" if word == "csf" else word for word in term.split("_"))
+
+
+def _category(stratum: str, value: str) -> str:
+    if stratum == "term":
+        return term_label(value)
+    if stratum == "grade":
+        return value if value == "unknown" else f"grade {value}"
+    return "any adverse event" if stratum == "all" else value
 
 
 class SafetySettings(AnalysisSettings):
@@ -202,7 +227,7 @@ def _flag_row(label: str, pairs: pd.DataFrame, limits: CsfThresholds) -> dict[st
 
 
 @dataclass(frozen=True)
-class SafetyResult:
+class SafetyResult(ResultFrames):
     """Incidence rates (``rates``), per-patient exposure and CSF flag shares."""
 
     settings: SafetySettings
@@ -217,7 +242,28 @@ class SafetyResult:
         return float(self.exposure["days"].sum()) / DAYS_PER_YEAR
 
     def to_frame(self) -> pd.DataFrame:
-        return self.rates
+        """The incidence rates in human words and column names (terms, grades, units)."""
+        r, level = self.rates, f"{self.settings.level:.0%}"
+        return pd.DataFrame({
+            "by": r["stratum"].map(lambda v: STRATUM_WORDS.get(v, v)),
+            "category": [_category(a, b) for a, b in zip(r["stratum"], r["value"], strict=True)],
+            "events": r["events"], "patients with the event": r["patients"],
+            "patient-years": r["person_years"],
+            "incidence per 100 patient-years": r["rate_per_100py"],
+            f"{level} CI lower (exact Poisson)": r["lower"],
+            f"{level} CI upper (exact Poisson)": r["upper"]})
+
+    def csf_frame(self) -> pd.DataFrame:
+        """The CSF flags at lumbar punctures, the limits in the column names."""
+        c, s = self.csf, self.settings
+        pleo, prot = f"> {s.csf_wbc_per_ul:g} cells/µL", f"> {s.csf_protein_mg_dl:g} mg/dL"
+        return pd.DataFrame({
+            "doses": c["doses"], "lumbar punctures": c["lumbar_punctures"],
+            "with a CSF white cell count": c["with_wbc"], f"pleocytosis ({pleo})": c["pleocytosis"],
+            "pleocytosis (%)": 100.0 * c["share_pleocytosis"],
+            "with a CSF protein": c["with_protein"],
+            f"raised protein ({prot})": c["raised_protein"],
+            "raised protein (%)": 100.0 * c["share_raised_protein"]})
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = json_safe({
@@ -257,4 +303,4 @@ def safety_incidence(cohort: Cohort, settings: SafetySettings | None = None) -> 
 
 
 __all__ = ["DAYS_PER_YEAR", "SafetyResult", "SafetySettings", "csf_flag_shares",
-           "exposure_table", "incidence_rate", "poisson_ci", "safety_incidence"]
+           "exposure_table", "incidence_rate", "poisson_ci", "safety_incidence", "term_label"]
