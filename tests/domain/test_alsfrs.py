@@ -13,12 +13,14 @@ from alsrwe.domain.alsfrs import (
     DAYS_PER_MONTH,
     ITEMS,
     KINGS_STAGES,
+    PROGRESSION_BANDS,
     AlsfrsR,
     AssessmentSource,
     delta_frs,
     item_definitions,
     kings_stage,
     mitos_stage,
+    progression_band,
 )
 from alsrwe.domain.errors import DomainError, ScoreError
 
@@ -372,3 +374,12 @@ def test_integer_types_from_data_frames_are_accepted() -> None:
     assert delta_frs(np.int64(0), date(2020, 1, 1), date(2024, 1, 1)) == pytest.approx(1.0)
     with pytest.raises(ScoreError):
         AlsfrsR.from_items([True] * 12)
+
+
+def test_progression_bands_are_the_ambulanzpartner_cut_points() -> None:
+    """docs/domain-rules.md §9.6: slower < 0.5, intermediate 0.5-1.0, faster > 1.0."""
+    slower, intermediate, faster = PROGRESSION_BANDS
+    assert [progression_band(r) for r in (0.0, 0.49, 0.5, 1.0, 1.01, 3.0)] == [
+        slower, slower, intermediate, intermediate, faster, faster]
+    with pytest.raises(ScoreError):
+        progression_band(float("nan"))

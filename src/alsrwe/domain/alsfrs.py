@@ -6,6 +6,7 @@ Items, anchors and domains: Cedarbaum et al., J Neurol Sci 1999;169:13-21 (docs/
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -16,6 +17,7 @@ from alsrwe.domain.errors import ScoreError
 
 __all__ = [
     "DAYS_PER_MONTH",
+    "PROGRESSION_BANDS",
     "DEATH_STAGE",
     "DOMAIN_ITEMS",
     "ITEMS",
@@ -278,6 +280,19 @@ def delta_frs(total: int, onset: date, assessed: date) -> float:
                                      f"symptom onset ({onset.isoformat()}) to compute ΔFRS")
     months = (assessed - onset).days / DAYS_PER_MONTH
     return (MAX_TOTAL - total) / months
+
+
+PROGRESSION_BANDS = ("< 0.5", "0.5–1.0", "> 1.0")
+"""The ALS progression-rate bands of the Ambulanzpartner network, points/month: slower below
+0.5, intermediate 0.5 to 1.0 (both inclusive), faster above 1.0 (docs/domain-rules.md §9.6)."""
+
+
+def progression_band(rate: float) -> str:
+    """The band of :data:`PROGRESSION_BANDS` of a rate of decline (points/month, e.g. ΔFRS)."""
+    if not math.isfinite(rate):
+        raise ScoreError("rate", f"{rate!r} is not a finite rate of decline")
+    slower, intermediate, faster = PROGRESSION_BANDS
+    return slower if rate < 0.5 else intermediate if rate <= 1.0 else faster
 
 
 def stages(score: AlsfrsR | None, died: bool) -> tuple[str | None, str | None]:

@@ -74,6 +74,10 @@ from alsrwe.domain.alsfrs import MAX_TOTAL
 Covariate = Literal["age_at_onset", "bulbar_onset", "delta_frs", "riluzole"]
 
 
+BOUNDED_RATIO = "mean expected rate above zero"
+"""The diagnostic that says whether "% slower" is bounded (FAIL: its CI is not reported)."""
+
+
 class ProgressionSettings(AnalysisSettings):
     """Settings of :func:`progression`; defaults are alsrwe conventions unless a source is given."""
 
@@ -328,12 +332,12 @@ def _diagnostics(s: ProgressionSettings, per: pd.DataFrame, lmm: LmmSlopes | Non
     level = f"{100 * s.level:g}%"
     if low > 0:
         out.append(Diagnostic(
-            "mean expected rate above zero", ok,
+            BOUNDED_RATIO, ok,
             f"mean expected rate {inc.mean():.2f} points/month ({level} CI {low:.2f} to "
             f"{high:.2f}) excludes zero, so the ratio and its CI are bounded; {kept}"))
     else:
         out.append(Diagnostic(
-            "mean expected rate above zero", fail,
+            BOUNDED_RATIO, fail,
             f"mean expected rate {inc.mean():.2f} points/month ({level} CI {low:.2f} to "
             f"{high:.2f}) does not exclude zero: the ratio is unbounded and its CI is not "
             f"reported; {kept}"))
@@ -392,5 +396,5 @@ def progression(cohort: Cohort, settings: ProgressionSettings | None = None) -> 
         ci_method=primary.method)
 
 
-__all__ = ["LMM_DEFINITION", "LmmSlopes", "ProgressionResult", "ProgressionSettings", "ols_slope",
-           "patient_sums", "progression"]
+__all__ = ["BOUNDED_RATIO", "LMM_DEFINITION", "LmmSlopes", "ProgressionResult",
+           "ProgressionSettings", "ols_slope", "patient_sums", "progression"]

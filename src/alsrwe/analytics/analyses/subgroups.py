@@ -48,14 +48,11 @@ from alsrwe.analytics.analyses.results import (
 )
 from alsrwe.analytics.cohort.cohort import Cohort
 from alsrwe.analytics.cohort.design import treatment_starts
+from alsrwe.domain.alsfrs import PROGRESSION_BANDS, progression_band
 from alsrwe.domain.sod1 import parse_sod1_variant
 
 A4V = parse_sod1_variant("A4V")
 """SOD1 p.Ala5Val (legacy A4V)."""
-
-DELTA_FRS_BANDS = ("< 0.5", "0.5–1.0", "> 1.0")
-"""ALS-PR bands of the Ambulanzpartner network, points/month (docs/domain-rules.md §9.6):
-below 0.5, 0.5 to 1.0 (both inclusive), above 1.0."""
 
 NOT_RECORDED = "not recorded"
 TOO_FEW = "too few"
@@ -128,10 +125,7 @@ def _region(value: Any) -> str:
 
 
 def _band(value: float) -> str:
-    if not math.isfinite(value):
-        return NOT_RECORDED
-    slower, intermediate, faster = DELTA_FRS_BANDS
-    return slower if value < 0.5 else intermediate if value <= 1.0 else faster
+    return progression_band(value) if math.isfinite(value) else NOT_RECORDED
 
 
 def subgroup_labels(included: pd.DataFrame, baseline: pd.DataFrame,
@@ -158,7 +152,7 @@ def subgroup_labels(included: pd.DataFrame, baseline: pd.DataFrame,
 def _order(variable: str, labels: pd.Series) -> list[str]:
     preferred = {"SOD1 variant": ["A4V (p.Ala5Val)", "other variant"],
                  "onset region": ["bulbar", "spinal", "other"],
-                 "ΔFRS at first dose": list(DELTA_FRS_BANDS)}
+                 "ΔFRS at first dose": list(PROGRESSION_BANDS)}
     present = set(labels)
     first = [v for v in preferred.get(variable, sorted(present - {NOT_RECORDED})) if v in present]
     return first + [v for v in sorted(present) if v not in first]
@@ -217,5 +211,5 @@ def subgroups(cohort: Cohort, settings: SubgroupSettings | None = None) -> Subgr
                           patients, age_cut)
 
 
-__all__ = ["A4V", "DELTA_FRS_BANDS", "SubgroupResult", "SubgroupSettings", "subgroup_labels",
+__all__ = ["A4V", "SubgroupResult", "SubgroupSettings", "subgroup_labels",
            "subgroups"]

@@ -114,7 +114,7 @@ def _progression(s: Any, result: AnalysisResult | None) -> tuple[list[str], list
         f"Expected decline: {s.expected.replace('_', ' ')}; {_percent(s.level)} interval: "
         f"{interval}.",
     ]
-    if getattr(s, "lmm_sensitivity", True) or s.expected == "lmm":
+    if s.lmm_sensitivity or s.expected == "lmm":
         model.append(
             f"Piecewise linear mixed model total ~ t + t_post{covariates} + (1 + t | patient), "
             f"fitted by {'REML' if s.reml else 'ML'} (t = months from the first dose, t_post "

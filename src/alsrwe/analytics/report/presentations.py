@@ -19,14 +19,19 @@ from alsrwe.analytics.analyses.carriers import CarrierResult, carrier_surveillan
 from alsrwe.analytics.analyses.early_delayed import EarlyDelayedResult, early_vs_delayed
 from alsrwe.analytics.analyses.nfl import NflResult, assay_label, kind_label, nfl_response
 from alsrwe.analytics.analyses.observed_expected import observed_vs_expected
-from alsrwe.analytics.analyses.progression import ProgressionResult, progression
+from alsrwe.analytics.analyses.progression import BOUNDED_RATIO, ProgressionResult, progression
 from alsrwe.analytics.analyses.responders import (
     CLASSES,
     RespondersResult,
     class_labels,
     responders,
 )
-from alsrwe.analytics.analyses.results import AnalysisError, AnalysisResult, diagnostics_frame
+from alsrwe.analytics.analyses.results import (
+    AnalysisError,
+    AnalysisResult,
+    DiagnosticStatus,
+    diagnostics_frame,
+)
 from alsrwe.analytics.analyses.safety import SafetyResult, safety_incidence
 from alsrwe.analytics.analyses.subgroups import SubgroupResult, subgroups
 from alsrwe.analytics.analyses.survival import SurvivalResult, survival
@@ -130,7 +135,7 @@ def nfl_spaghetti(cohort: Cohort, drug: str, kind: str) -> ReportFigure:
 def present_progression(result: ProgressionResult, cohort: Cohort) -> Presentation:
     low, high = result.percent_slower_ci
     level = f"{100 * result.settings.level:g}%"
-    unbounded = any(d.name == "mean expected rate above zero" and d.status == "FAIL"
+    unbounded = any(d.name == BOUNDED_RATIO and d.status is DiagnosticStatus.FAIL
                     for d in result.diagnostics)
     ci = (f"{level} CI not reported: the mean expected rate does not exclude zero, so the "
           "ratio is unbounded" if unbounded else
