@@ -65,12 +65,17 @@ def denominator_interval(expected: np.ndarray, level: float = 0.95) -> tuple[flo
 
 
 def _fieller(o: np.ndarray, e: np.ndarray, level: float) -> tuple[float, float]:
-    """Limits of ρ = mean o / mean e: roots of Aρ² − 2Bρ + C = 0 (NaN when unbounded)."""
-    n = o.size
+    """Limits of ρ = mean o / mean e from the paired rates (NaN when unbounded)."""
+    cov = np.cov(o, e, ddof=1) / o.size
+    return _fieller_limits(o.size, float(o.mean()), float(e.mean()), float(cov[0, 0]),
+                           float(cov[1, 1]), float(cov[0, 1]), level)
+
+
+def _fieller_limits(n: int, a: float, b: float, v_oo: float, v_ee: float, v_oe: float,
+                    level: float) -> tuple[float, float]:
+    """Roots of Aρ² − 2Bρ + C = 0 for means a, b and their (co)variances v (NaN when
+    unbounded)."""
     t2 = float(stats.t.ppf(0.5 + level / 2.0, n - 1)) ** 2
-    a, b = float(o.mean()), float(e.mean())
-    cov = np.cov(o, e, ddof=1) / n
-    v_oo, v_ee, v_oe = float(cov[0, 0]), float(cov[1, 1]), float(cov[0, 1])
     big_a = b * b - t2 * v_ee
     if b <= 0 or big_a <= 0:
         return math.nan, math.nan
@@ -106,5 +111,25 @@ def percent_slower(observed: np.ndarray, expected: np.ndarray, *, level: float =
     return PercentSlower(estimate, 100.0 * (1.0 - hi), 100.0 * (1.0 - lo), n, method)
 
 
+def percent_slower_from_moments(n: int, sum_o: float, sum_e: float, sum_oo: float,
+                                sum_ee: float, sum_oe: float, *,
+                                level: float = 0.95) -> PercentSlower:
+    """:func:`percent_slower` from the sums n, Σo, Σe, Σo², Σe², Σoe of the paired rates.
+
+    For rates summed elsewhere (the sites of a federated network): the estimate and Fieller's
+    limits need only these moments.
+    """
+    if not 0 < level < 1:
+        raise ValueError("level must be in (0, 1)")
+    a, b = (sum_o / n, sum_e / n) if n else (math.nan, math.nan)
+    estimate = 100.0 * (1.0 - a / b) if n and b != 0 else math.nan
+    if n < 2:
+        return PercentSlower(estimate, math.nan, math.nan, n, FIELLER)
+    scale = 1.0 / ((n - 1) * n)
+    lo, hi = _fieller_limits(n, a, b, (sum_oo - n * a * a) * scale, (sum_ee - n * b * b) * scale,
+                             (sum_oe - n * a * b) * scale, level)
+    return PercentSlower(estimate, 100.0 * (1.0 - hi), 100.0 * (1.0 - lo), n, FIELLER)
+
+
 __all__ = ["ESTIMAND", "FIELLER", "INTERVALS", "Interval", "PercentSlower",
-           "denominator_interval", "percent_slower"]
+           "denominator_interval", "percent_slower", "percent_slower_from_moments"]

@@ -264,6 +264,13 @@ def _lmm_rows(cohort: Cohort, s: ProgressionSettings, sums: ibis.Table,
     return frame
 
 
+def lmm_rows(cohort: Cohort, settings: ProgressionSettings) -> pd.DataFrame:
+    """The assessments the piecewise mixed model is fitted to: patient_id, total, t, t_post
+    (and the covariates) of the treated patients with enough visits."""
+    sums = patient_sums(cohort, settings)
+    return _lmm_rows(cohort, settings, sums, _per_patient(sums.execute()))
+
+
 def _enough(sums: ibis.Table, s: ProgressionSettings) -> ibis.ir.BooleanValue:
     return ((sums.n_pre >= s.min_pre_assessments) & (sums.n_on >= s.min_on_assessments)
             & (sums.on_months >= s.min_on_months))
@@ -397,4 +404,4 @@ def progression(cohort: Cohort, settings: ProgressionSettings | None = None) -> 
 
 
 __all__ = ["BOUNDED_RATIO", "LMM_DEFINITION", "LmmSlopes", "ProgressionResult",
-           "ProgressionSettings", "ols_slope", "patient_sums", "progression"]
+           "ProgressionSettings", "lmm_rows", "ols_slope", "patient_sums", "progression"]

@@ -177,6 +177,18 @@ def _event_rows(cohort: Cohort, settings: SurvivalSettings,
     return frame.reset_index(drop=True)
 
 
+def time_varying_spells(cohort: Cohort, settings: SurvivalSettings) -> pd.DataFrame:
+    """The data of the time-varying Cox model: each patient's (entry, stop] in months from
+    onset, split at the first dose (``treated`` 0 before, 1 after), with the event at the end
+    of the last spell and the covariates (patients missing one are left out)."""
+    attrition = Attrition(start=int(cohort.table("patients").count().execute()))
+    rows = _event_rows(cohort, settings, attrition).dropna(subset=list(settings.covariates))
+    spells = treatment_intervals(rows, list(settings.covariates))
+    spells["start"] = spells["start"] / DAYS_PER_MONTH
+    spells["stop"] = spells["stop"] / DAYS_PER_MONTH
+    return spells.rename(columns={"id": "patient_id", "start": "entry"})
+
+
 # --- the analysis --------------------------------------------------------------------------
 
 
@@ -330,4 +342,5 @@ def _time_varying_model(rows: pd.DataFrame,
                            f"{fit.n} patients, {fit.events} events, delayed entry")
 
 
-__all__ = ["ENDPOINTS", "SurvivalResult", "SurvivalSettings", "survival", "treatment_intervals"]
+__all__ = ["ENDPOINTS", "SurvivalResult", "SurvivalSettings", "survival", "time_varying_spells",
+           "treatment_intervals"]

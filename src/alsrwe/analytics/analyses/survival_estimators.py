@@ -88,22 +88,40 @@ def kaplan_meier(durations: Sequence[float] | npt.ArrayLike, events: npt.ArrayLi
                - (start.size - np.searchsorted(ordered_start, times, side="left"))
                ).astype(np.float64)
     deaths = np.bincount(index, weights=died.astype(np.float64), minlength=times.size)
+    return kaplan_meier_from_counts(times, at_risk, deaths, n=int(stop.size), level=level)
+
+
+def kaplan_meier_from_counts(times: npt.ArrayLike, at_risk: npt.ArrayLike,
+                             events: npt.ArrayLike, *, n: int,
+                             level: float = 0.95) -> KaplanMeier:
+    """Kaplan–Meier curve from numbers at risk and events at increasing ``times``.
+
+    The estimator of :func:`kaplan_meier` once the risk sets are counted, so that a curve from
+    counts summed over sites is computed as a local one; ``n`` is the number of subjects.
+    """
+    grid: FloatArray = np.asarray(times, dtype=np.float64)
+    risk: FloatArray = np.asarray(at_risk, dtype=np.float64)
+    deaths: FloatArray = np.asarray(events, dtype=np.float64)
+    if grid.ndim != 1 or grid.size == 0 or risk.shape != grid.shape or deaths.shape != grid.shape:
+        raise AnalysisError("times", "needs equally long, non-empty times, at_risk and events")
+    if (np.any(~np.isfinite(grid)) or np.any(np.diff(grid) <= 0) or np.any(deaths < 0)
+            or np.any(deaths > risk)):
+        raise AnalysisError("times", "must increase, with 0 ≤ events ≤ at_risk")
     with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(at_risk > 0, 1.0 - deaths / at_risk, 1.0)
+        factor = np.where(risk > 0, 1.0 - deaths / risk, 1.0)
         surv: FloatArray = np.cumprod(factor).astype(np.float64)
-        green = np.cumsum(np.where(deaths > 0, deaths / (at_risk * (at_risk - deaths)), 0.0))
+        green = np.cumsum(np.where(deaths > 0, deaths / (risk * (risk - deaths)), 0.0))
         sigma = np.sqrt(green)
         z = float(stats.norm.ppf(0.5 + level / 2.0))
         dead = surv <= 0
         lower: FloatArray = np.where(dead, np.nan, surv * np.exp(-z * sigma))
         upper: FloatArray = np.where(dead, np.nan, np.minimum(1.0, surv * np.exp(z * sigma)))
         se = np.where(np.isfinite(sigma), surv * sigma, np.nan)
-    table = pd.DataFrame({"time": times, "at_risk": at_risk.astype(np.int64),
+    table = pd.DataFrame({"time": grid, "at_risk": risk.astype(np.int64),
                           "events": deaths.astype(np.int64), "survival": surv, "se": se,
                           "lower": lower, "upper": upper})
-    grid: FloatArray = times.astype(np.float64)
     return KaplanMeier(table, _quantile(grid, surv), _quantile(grid, lower),
-                       _quantile(grid, upper), int(stop.size), int(died.sum()), level)
+                       _quantile(grid, upper), int(n), int(deaths.sum()), level)
 
 
 @dataclass(frozen=True)
@@ -156,4 +174,5 @@ def cox_time_varying(intervals: pd.DataFrame, covariates: Sequence[str],
                   int(intervals["id"].nunique()), int(intervals["event"].sum()))
 
 
-__all__ = ["CoxFit", "KaplanMeier", "cox", "cox_time_varying", "kaplan_meier"]
+__all__ = ["CoxFit", "KaplanMeier", "cox", "cox_time_varying", "kaplan_meier",
+           "kaplan_meier_from_counts"]

@@ -20,9 +20,11 @@ so one pass over the groups (in blocks, so that temporaries stay in cache) forms
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import linalg
 
 from alsrwe.analytics.lmm.sufficient import FloatArray, LmmError, SufficientStats
@@ -42,6 +44,35 @@ class Solution:
     fr: FloatArray  # Σᵢ FᵢᵀRᵢ blocks, (2, 2, p+1, p+1): [a][b] = Σ F_aᵀ R_b
     ff: FloatArray  # Σᵢ FᵢᵀFᵢ blocks, (2, 2, p+1, p+1)
     logdet_terms: FloatArray  # Σᵢ (Mᵢ⁻¹ΛᵀSᵢ)₁₁, (·)₁₂, (·)₂₂
+
+
+@dataclass(frozen=True)
+class GroupSums:
+    """The sums over groups at one θ: Σ log|Mᵢ|, Σ AᵢᵀCᵢ (q×q), Σ FᵢᵀRᵢ and Σ FᵢᵀFᵢ as
+    (2q×2q) Gram blocks, and the three log-determinant gradient terms (q = p + 1)."""
+
+    logdet: float
+    ac: FloatArray
+    fr: FloatArray
+    ff: FloatArray
+    ld: FloatArray
+
+    def to_vector(self) -> FloatArray:
+        """All sums as one float vector (``from_vector`` reads it back)."""
+        return np.concatenate([[self.logdet], self.ac.ravel(), self.fr.ravel(),
+                               self.ff.ravel(), self.ld])
+
+    @classmethod
+    def from_vector(cls, vector: FloatArray, p: int) -> GroupSums:
+        """The sums from ``to_vector``'s layout for p fixed effects."""
+        q = p + 1
+        sizes = [1, q * q, 4 * q * q, 4 * q * q, 3]
+        if len(vector) != sum(sizes):
+            raise LmmError("sums", f"needs {sum(sizes)} values for {p} fixed effects, "
+                                   f"got {len(vector)}")
+        parts = np.split(np.asarray(vector, dtype=np.float64), np.cumsum(sizes)[:-1])
+        return cls(float(parts[0][0]), parts[1].reshape(q, q), parts[2].reshape(2 * q, 2 * q),
+                   parts[3].reshape(2 * q, 2 * q), parts[4])
 
 
 class ProfiledDeviance:
@@ -70,6 +101,9 @@ class ProfiledDeviance:
         self.slope_scale = slope_scale
         self.block = max(1, int(block))
         self.n_eff = float(stats.n_obs - p if reml else stats.n_obs)
+        self.terms = stats.terms
+        self.groups: pd.Index | None = stats.groups
+        self.n_obs, self.n_groups = stats.n_obs, stats.n_groups
 
     def _weights(
         self, theta: FloatArray, s: FloatArray
@@ -132,22 +166,35 @@ class ProfiledDeviance:
         )
         return float(np.sum(logdet)), ac, fr, ff, ld
 
-    def solve(self, theta: FloatArray) -> Solution:
-        """One pass over the groups: the Schur complement, β̂(θ), r²(θ), d(θ) and the sums
-        the gradient needs."""
+    def group_sums(self, theta: FloatArray) -> GroupSums:
+        """One pass over the groups: every sum over groups the deviance and its gradient need.
+
+        Sums over groups only, so the sums of disjoint sets of groups add up to the sums of
+        their union (a federated fit adds them across sites, ``alsrwe.federation``).
+        """
         q = self.p + 1
-        schur = self.wtw.copy()
+        ac = np.zeros((q, q))
         fr, ff = np.zeros((2 * q, 2 * q)), np.zeros((2 * q, 2 * q))
         ld = np.zeros(3)
         logdet_l = 0.0
         for start in range(0, self.s.shape[1], self.block):
             sl = slice(start, start + self.block)
-            blk_logdet, ac, blk_fr, blk_ff, blk_ld = self._block_products(theta, sl)
+            blk_logdet, blk_ac, blk_fr, blk_ff, blk_ld = self._block_products(theta, sl)
             logdet_l += blk_logdet
-            schur -= ac
+            ac += blk_ac
             fr += blk_fr
             ff += blk_ff
             ld += blk_ld
+        return GroupSums(logdet_l, ac, fr, ff, ld)
+
+    def solve(self, theta: FloatArray) -> Solution:
+        """The Schur complement, β̂(θ), r²(θ), d(θ) and the sums the gradient needs."""
+        return self.finish(self.group_sums(theta))
+
+    def finish(self, sums: GroupSums) -> Solution:
+        """The solution at θ from the sums over groups at θ (and the totals XᵀX, Xᵀy, yᵀy)."""
+        q = self.p + 1
+        schur = self.wtw - sums.ac
         try:
             chol = np.linalg.cholesky(schur)
         except np.linalg.LinAlgError as err:
@@ -156,7 +203,7 @@ class ProfiledDeviance:
         rx = np.asarray(chol[:p, :p], dtype=np.float64)
         r2 = float(chol[p, p] ** 2)
         beta = linalg.cho_solve((rx, True), schur[:p, p])
-        deviance = logdet_l + self.n_eff * (1.0 + math.log(2.0 * math.pi * r2 / self.n_eff))
+        deviance = sums.logdet + self.n_eff * (1.0 + math.log(2.0 * math.pi * r2 / self.n_eff))
         if self.reml:
             deviance += 2.0 * float(np.sum(np.log(np.diag(rx))))
         split = (2, q, 2, q)
@@ -165,9 +212,9 @@ class ProfiledDeviance:
             beta,
             r2,
             rx,
-            fr.reshape(split).transpose(0, 2, 1, 3).copy(),
-            ff.reshape(split).transpose(0, 2, 1, 3).copy(),
-            ld,
+            sums.fr.reshape(split).transpose(0, 2, 1, 3).copy(),
+            sums.ff.reshape(split).transpose(0, 2, 1, 3).copy(),
+            sums.ld,
         )
 
     def modes(self, theta: FloatArray, sol: Solution) -> tuple[FloatArray, FloatArray]:
@@ -215,6 +262,58 @@ class ProfiledDeviance:
         return sol.deviance, self.gradient(theta, sol)
 
 
+@dataclass(frozen=True)
+class Totals:
+    """What a fit needs besides the sums over groups at θ: the terms, ``[X y]ᵀ[X y]`` (q×q),
+    the counts and Σ s² (for the slope's scale). Sums of disjoint sets of groups add up."""
+
+    terms: tuple[str, ...]
+    wtw: FloatArray
+    n_obs: int
+    n_groups: int
+    slope_ss: float
+
+
+class SummedDeviance(ProfiledDeviance):
+    """The profiled deviance when the sums over groups are computed elsewhere.
+
+    ``sums_at(θ)`` returns the :class:`GroupSums` at θ (on the slope scale ``slope_scale``),
+    e.g. added up over the sites of a federated network; everything else, and hence the
+    optimiser, the boundary check and the result, is that of :class:`ProfiledDeviance`.
+    There are no groups here, so no conditional modes (BLUPs).
+    """
+
+    def __init__(self, totals: Totals, reml: bool, slope_scale: float,
+                 sums_at: Callable[[FloatArray], GroupSums]) -> None:
+        p = len(totals.terms)
+        if totals.wtw.shape != (p + 1, p + 1):
+            raise LmmError("totals", f"needs a {p + 1}×{p + 1} cross-product matrix")
+        self.wtw = np.asarray(totals.wtw, dtype=np.float64)
+        self.p = p
+        self.reml = reml
+        self.slope_scale = slope_scale
+        self.block = BLOCK
+        self.n_eff = float(totals.n_obs - p if reml else totals.n_obs)
+        self.terms = totals.terms
+        self.groups = None
+        self.n_obs, self.n_groups = totals.n_obs, totals.n_groups
+        self._sums_at = sums_at
+
+    def group_sums(self, theta: FloatArray) -> GroupSums:
+        return self._sums_at(np.asarray(theta, dtype=np.float64))
+
+    def modes(self, theta: FloatArray, sol: Solution) -> tuple[FloatArray, FloatArray]:
+        raise LmmError("blups", "are not available when the sums over groups come from elsewhere")
+
+
+def slope_scale_of(slope_ss: float, n_obs: int) -> float:
+    """The slope column's root mean square, the internal unit of θ (see profiled_deviance)."""
+    slope_scale = math.sqrt(slope_ss / n_obs) if n_obs > 0 else 0.0
+    if not slope_scale > 0.0:
+        raise LmmError("slope", "is zero in every row")
+    return slope_scale
+
+
 def profiled_deviance(stats: SufficientStats, reml: bool, block: int = BLOCK) -> ProfiledDeviance:
     """The profiled deviance of ``stats``, on a slope column rescaled to unit root mean square.
 
@@ -224,10 +323,9 @@ def profiled_deviance(stats: SufficientStats, reml: bool, block: int = BLOCK) ->
     n, p = stats.n_obs, stats.n_fixed
     if n <= p:
         raise LmmError("data", f"needs more rows than fixed effects ({p}), got {n}")
-    slope_scale = math.sqrt(float(stats.ztz[:, 1, 1].sum()) / n)
-    if not slope_scale > 0.0:
-        raise LmmError("slope", "is zero in every row")
+    slope_scale = slope_scale_of(float(stats.ztz[:, 1, 1].sum()), n)
     return ProfiledDeviance(stats, reml, slope_scale, block)
 
 
-__all__ = ["BLOCK", "ProfiledDeviance", "Solution", "profiled_deviance"]
+__all__ = ["BLOCK", "GroupSums", "ProfiledDeviance", "Solution", "SummedDeviance", "Totals",
+           "profiled_deviance", "slope_scale_of"]

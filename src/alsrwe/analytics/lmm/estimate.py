@@ -42,6 +42,17 @@ def fit_lmm_stats(stats: SufficientStats, reml: bool = True) -> LmmResult:
     """Fit from precomputed sufficient statistics (e.g. aggregated in a database)."""
     profile = _profile(stats, reml)
     warm = _warm_fit(stats, profile) if stats.n_groups >= _WARM_MIN_GROUPS else None
+    return fit_profile(profile, warm)
+
+
+def fit_profile(profile: ProfiledDeviance,
+                warm: tuple[FloatArray, Solution, int, str] | None = None) -> LmmResult:
+    """Optimise θ from (1, 0, 1) (or finish a warm start), check the optimum, report.
+
+    Every fit ends here, whether its sums over groups are computed from local statistics or
+    added up over the sites of a federated network (``SummedDeviance``): the same optimiser
+    stopping by the same rules gives the same answer from the same sums.
+    """
     if warm is not None:
         theta, sol, iterations, message = warm
         success = False
@@ -55,7 +66,7 @@ def fit_lmm_stats(stats: SufficientStats, reml: bool = True) -> LmmResult:
     theta, sol = checked.theta, checked.sol
     gradient = projected_gradient_max(theta, profile.gradient(theta, sol))
     converged = success or gradient < GRADIENT_TOL
-    return build_result(stats, profile, theta, sol, converged=converged,
+    return build_result(profile, theta, sol, converged=converged,
                         iterations=iterations + checked.iterations, message=message,
                         optimum_check=checked.check)
 
@@ -151,7 +162,7 @@ def evaluate_lmm(stats: SufficientStats, theta: Sequence[float], reml: bool = Tr
     c = profile.slope_scale
     scaled = np.array([theta[0], theta[1] * c, theta[2] * c], dtype=np.float64)
     sol = profile.solve(scaled)
-    return build_result(stats, profile, scaled, sol, converged=False, iterations=0,
+    return build_result(profile, scaled, sol, converged=False, iterations=0,
                         message="evaluated at a given theta, not fitted",
                         optimum_check="not checked: evaluated at a given theta")
 
@@ -160,4 +171,4 @@ def _profile(stats: SufficientStats, reml: bool) -> ProfiledDeviance:
     return profiled_deviance(stats, reml, _BLOCK)  # _BLOCK read at call time (tests shrink it)
 
 
-__all__ = ["LmmResult", "evaluate_lmm", "fit_lmm_stats"]
+__all__ = ["LmmResult", "evaluate_lmm", "fit_lmm_stats", "fit_profile"]

@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from alsrwe.analytics.lmm.deviance import ProfiledDeviance, Solution
-from alsrwe.analytics.lmm.sufficient import FloatArray, LmmError, SufficientStats
+from alsrwe.analytics.lmm.sufficient import FloatArray, LmmError
 
 # lme4's isSingular(): a diagonal element of Λ within 1e-4 of its lower bound 0.
 SINGULAR_TOL = 1e-4
@@ -121,7 +121,6 @@ def _json_label(value: object) -> str | int | float | bool:
 
 
 def build_result(
-    stats: SufficientStats,
     profile: ProfiledDeviance,
     theta: FloatArray,
     sol: Solution,
@@ -139,18 +138,21 @@ def build_result(
     t1, t2, t3 = float(theta[0]), float(theta[1]) * scale, float(theta[2]) * scale
     slope_norm = math.hypot(t2, t3)
     corr = t2 / slope_norm if t1 > 0.0 and slope_norm > 0.0 else math.nan
-    u0, u1 = profile.modes(theta, sol)
-    blups = pd.DataFrame(
-        {
-            "group": stats.groups.to_numpy(),
-            "intercept": t1 * u0,
-            "slope": (float(theta[1]) * u0 + float(theta[2]) * u1) * scale,
-        }
-    )
+    if profile.groups is None:  # sums from elsewhere (a federated fit): no modes
+        blups = pd.DataFrame({"group": [], "intercept": [], "slope": []})
+    else:
+        u0, u1 = profile.modes(theta, sol)
+        blups = pd.DataFrame(
+            {
+                "group": profile.groups.to_numpy(),
+                "intercept": t1 * u0,
+                "slope": (float(theta[1]) * u0 + float(theta[2]) * u1) * scale,
+            }
+        )
     singular = min(float(theta[0]), float(theta[2])) < SINGULAR_TOL
     return LmmResult(
-        fixed={t: float(b) for t, b in zip(stats.terms, sol.beta, strict=True)},
-        se={t: float(s) for t, s in zip(stats.terms, se, strict=True)},
+        fixed={t: float(b) for t, b in zip(profile.terms, sol.beta, strict=True)},
+        se={t: float(s) for t, s in zip(profile.terms, se, strict=True)},
         sd_intercept=sigma * t1,
         sd_slope=sigma * slope_norm,
         corr=corr,
@@ -159,8 +161,8 @@ def build_result(
         blups=blups,
         converged=converged,
         singular=singular,
-        n_obs=stats.n_obs,
-        n_groups=stats.n_groups,
+        n_obs=profile.n_obs,
+        n_groups=profile.n_groups,
         reml=profile.reml,
         iterations=iterations,
         theta=(t1, t2, t3),

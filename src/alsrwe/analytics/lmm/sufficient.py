@@ -133,6 +133,25 @@ def check_stats(stats: SufficientStats, y: str, group: str, slope: str) -> None:
     _check_slope_variation(stats, slope)
 
 
+def check_totals(terms: Sequence[str], xtx: FloatArray, n_obs: int, n_groups: int,
+                 within_slope_ss: float, slope_ss: float, names: tuple[str, str, str]) -> None:
+    """The same checks from totals alone (e.g. added up over the sites of a network).
+
+    ``within_slope_ss`` is Σᵢ (Σ s² − (Σ s)²/nᵢ) over groups and ``slope_ss`` Σ s²; ``names``
+    is (y, group, slope) for the messages.
+    """
+    y, group, slope = names
+    _check_sizes(n_groups, n_obs, terms, y, group)
+    check_xtx(tuple(terms), xtx)
+    _check_variation(within_slope_ss, slope_ss, slope)
+
+
+def within_slope_ss(stats: SufficientStats) -> float:
+    """Σᵢ (Σ s² − (Σ s)²/nᵢ): how much the slope column varies within the groups."""
+    n, s1, s2 = stats.ztz[:, 0, 0], stats.ztz[:, 0, 1], stats.ztz[:, 1, 1]
+    return float(np.sum(s2 - s1 * s1 / n))
+
+
 def _check_sizes(n_groups: int, n_rows: int, terms: Sequence[str], y: str, group: str) -> None:
     if n_groups < 3:
         raise LmmError(
@@ -194,34 +213,40 @@ def _check_values(data: pd.DataFrame, columns: Sequence[str], group: str) -> Non
 
 
 def check_collinearity(stats: SufficientStats) -> None:
-    """Raise ``LmmError`` naming the first fixed-effect column spanned by the earlier ones.
+    """Raise ``LmmError`` naming the first fixed-effect column spanned by the earlier ones."""
+    check_xtx(stats.terms, stats.xtx)
+
+
+def check_xtx(terms: tuple[str, ...], xtx: FloatArray) -> None:
+    """Raise ``LmmError`` naming the first column of ``XᵀX`` spanned by the earlier ones.
 
     A Cholesky factorisation of the scaled ``XᵀX``, column by column: the squared diagonal
     at column k is the fraction of that column's sum of squares left after projecting it on
     the columns before it.
     """
-    xtx = stats.xtx
     scale = np.sqrt(np.diag(xtx))
-    p = len(stats.terms)
+    p = len(terms)
     chol = np.zeros((p, p))
     for k in range(p):
         if scale[k] == 0.0:
-            raise LmmError(stats.terms[k], "is zero in every row")
+            raise LmmError(terms[k], "is zero in every row")
         row = xtx[k, :k] / (scale[k] * scale[:k])
         chol[k, :k] = np.linalg.solve(chol[:k, :k], row) if k else row
         left = 1.0 - float(chol[k, :k] @ chol[k, :k])
         if left < _COLLINEAR_REL_NORM**2:
-            others = ", ".join(stats.terms[:k])
+            others = ", ".join(terms[:k])
             raise LmmError(
-                stats.terms[k], f"is collinear with the earlier fixed effects ({others})"
+                terms[k], f"is collinear with the earlier fixed effects ({others})"
             )
         chol[k, k] = np.sqrt(left)
 
 
 def _check_slope_variation(stats: SufficientStats, slope: str) -> None:
-    n, s1, s2 = stats.ztz[:, 0, 0], stats.ztz[:, 0, 1], stats.ztz[:, 1, 1]
-    within = float(np.sum(s2 - s1 * s1 / n))
-    if within <= _NO_VARIATION_REL * float(np.sum(s2)):
+    _check_variation(within_slope_ss(stats), float(np.sum(stats.ztz[:, 1, 1])), slope)
+
+
+def _check_variation(within: float, total: float, slope: str) -> None:
+    if within <= _NO_VARIATION_REL * total:
         raise LmmError(slope, "does not vary within any group, so a random slope is not estimable")
 
 
@@ -232,5 +257,8 @@ __all__ = [
     "check_collinearity",
     "check_stats",
     "check_terms",
+    "check_totals",
+    "check_xtx",
     "sufficient_stats",
+    "within_slope_ss",
 ]
