@@ -14,11 +14,11 @@ would let one patient through.
 | sites answering a round | ≥ 3 | — | 3 organisations |
 | rounds per analysis | 200 LMM, 40 Cox, 1 KM / progression (+ enrolment) | — | — |
 | analyses per site in 30 days | 50 | — | — |
-| patients by which two analyses' sets differ | 0 or ≥ 5 | ``nfilter.subset`` 3 | — |
+| patients by which two analyses' sets differ | 0 or ≥ 5 | — (``nfilter.subset`` is a minimum subset size) | — |
 | one patient's share of a Cox risk-set weight | ≤ 0.9 | — | — |
 
 The round caps are the honest algorithm's measured need with room to spare (docs/federation.md:
-the pooled LMM takes ~60–90 rounds, the Cox fit ~6–10); a coordinator that asks for more is
+the pooled LMM took 25–45 rounds on the synthetic networks, the Cox fit 4–6); a coordinator that asks for more is
 not fitting a model.
 """
 
