@@ -282,3 +282,20 @@ def test_pack_refuses_out_of_range() -> None:
         ss.pack([2**416])
     with pytest.raises(FederationError):
         ss.pack([-1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=ss.MODULUS - 1), min_size=1, max_size=20),
+       st.integers(min_value=1, max_value=12), st.integers(min_value=0, max_value=2**32))
+def test_fast_mask_equals_the_elementwise_definition(values: list[int], peers: int,
+                                                     salt: int) -> None:
+    """The lane-packed addition in ``mask`` is + stream / − stream modulo MODULUS per element."""
+    rng = random.Random(salt)
+    seeds = {f"p{i:02d}": rng.randbytes(32) for i in range(peers)}
+    own = f"p{rng.randrange(peers + 1):02d}x"  # sorts among the peers
+    expected = list(values)
+    for peer in sorted(seeds):
+        stream = ss.mask_stream(seeds[peer], len(values))
+        sign = 1 if own < peer else -1
+        expected = [(v + sign * m) % ss.MODULUS for v, m in zip(expected, stream, strict=True)]
+    assert ss.mask(values, own, seeds) == expected

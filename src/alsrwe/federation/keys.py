@@ -159,6 +159,7 @@ class KeyPair:
                                   code="federation.keys.role")
         self._signing = signing
         self._agreement = agreement
+        self._secrets: dict[str, bytes] = {}  # X25519 secret per peer key: fixed, so kept
 
     def __repr__(self) -> str:
         return f"KeyPair(name={self.name!r}, role={self.role!r})"
@@ -193,13 +194,16 @@ class KeyPair:
                                   code="federation.keys.peer")
         if not isinstance(context, bytes):
             raise FederationError("context", "must be bytes", code="federation.keys.context")
-        public = X25519PublicKey.from_public_bytes(
-            _unb64(peer.agreement_key, KEY_BYTES, "agreement_key", "federation.card.key"))
-        try:
-            secret = self._agreement.exchange(public)
-        except ValueError:  # a low-order point gives the all-zero secret
-            raise FederationError("peer", f"the agreement key of {peer.name!r} is unusable",
-                                  code="federation.keys.peer") from None
+        secret = self._secrets.get(peer.agreement_key)
+        if secret is None:
+            public = X25519PublicKey.from_public_bytes(
+                _unb64(peer.agreement_key, KEY_BYTES, "agreement_key", "federation.card.key"))
+            try:
+                secret = self._agreement.exchange(public)
+            except ValueError:  # a low-order point gives the all-zero secret
+                raise FederationError("peer", f"the agreement key of {peer.name!r} is unusable",
+                                      code="federation.keys.peer") from None
+            self._secrets[peer.agreement_key] = secret
         names = b"|".join(n.encode("ascii") for n in sorted((self.name, peer.name)))
         hkdf = HKDF(algorithm=hashes.SHA256(), length=SEED_BYTES, salt=None,
                     info=MASK_INFO + names + b"|" + context)

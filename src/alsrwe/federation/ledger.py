@@ -28,6 +28,13 @@ class Ledger:
         self.path = directory / "ledger.jsonl"
         self._key = _digest_key(directory / "ledger.key")
         self._lock = threading.Lock()
+        self._entries = self._read()  # this process is the site's only writer
+
+    def _read(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        text = self.path.read_text(encoding="utf-8")
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
 
     def digests(self, patients: Iterable[str]) -> list[str]:
         """Keyed digests of patient ids: comparable across analyses, meaningless elsewhere."""
@@ -36,19 +43,18 @@ class Ledger:
 
     def record(self, entry: dict[str, Any]) -> None:
         """Append one entry (with the time) and flush it to disk."""
-        line = json.dumps({"time": datetime.now(UTC).isoformat(timespec="seconds"), **entry},
-                          sort_keys=True, ensure_ascii=False)
+        full = {"time": datetime.now(UTC).isoformat(timespec="seconds"), **entry}
+        line = json.dumps(full, sort_keys=True, ensure_ascii=False)
         with self._lock, self.path.open("a", encoding="utf-8") as out:
             out.write(line + "\n")
             out.flush()
             os.fsync(out.fileno())
+            self._entries.append(json.loads(line))
 
     def entries(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
+        """Every entry, oldest first (kept in memory, the file being append-only)."""
         with self._lock:
-            text = self.path.read_text(encoding="utf-8")
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+            return list(self._entries)
 
     def enrolment(self, analysis_id: str) -> dict[str, Any] | None:
         """The site's accepted enrolment in an analysis, if any."""

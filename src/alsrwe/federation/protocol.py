@@ -40,29 +40,29 @@ class Subgroup(_Frozen):
     max_onset_age: int | None = Field(default=None, ge=0, le=120)
 
 
-class LmmSpec(_Frozen):
+class _Assessments(_Frozen):
+    """Which treated patients have enough ALSFRS-R assessments (progression's rules)."""
+
+    drug: str = "tofersen"
+    min_pre_assessments: int = Field(default=3, ge=1)
+    min_on_assessments: int = Field(default=3, ge=2)
+    min_on_months: float = Field(default=6.0, ge=0)
+    subgroup: Subgroup = Subgroup()
+
+
+class LmmSpec(_Assessments):
     """The piecewise mixed model of ALSFRS-R before and on treatment (progression's)."""
 
     kind: Literal["lmm"] = "lmm"
-    drug: str = "tofersen"
-    min_pre_assessments: int = Field(default=3, ge=1)
-    min_on_assessments: int = Field(default=3, ge=2)
-    min_on_months: float = Field(default=6.0, ge=0)
     reml: bool = True
-    subgroup: Subgroup = Subgroup()
 
 
-class ProgressionSpec(_Frozen):
+class ProgressionSpec(_Assessments):
     """"% slower than expected": the cohort ratio of the mean observed to expected rate."""
 
     kind: Literal["progression"] = "progression"
-    drug: str = "tofersen"
-    min_pre_assessments: int = Field(default=3, ge=1)
-    min_on_assessments: int = Field(default=3, ge=2)
-    min_on_months: float = Field(default=6.0, ge=0)
     expected: Literal["pre_slope", "delta_frs"] = "pre_slope"
     level: float = Field(default=0.95, gt=0, lt=1)
-    subgroup: Subgroup = Subgroup()
 
 
 class SurvivalSpec(_Frozen):

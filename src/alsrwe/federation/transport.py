@@ -28,7 +28,8 @@ ANSWER_PATH = "/federation/v1/answer"
 
 
 class Answerer(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def answer_bytes(self, data: bytes) -> bytes: ...
 
