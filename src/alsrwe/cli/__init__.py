@@ -8,7 +8,7 @@ from __future__ import annotations
 
 # The help lists commands in the order they are registered, so the registry's come first.
 from alsrwe.cli import registry
-from alsrwe.cli import web, users, analysis, clinic, audit, backup, extract, synth
+from alsrwe.cli import web, users, analysis, clinic, audit, backup, extract, synth, federate
 from alsrwe.cli.common import app
 from alsrwe.cli.registry import DEMO_PASSWORD
 
@@ -20,6 +20,7 @@ __all__ = [
     "backup",
     "clinic",
     "extract",
+    "federate",
     "main",
     "registry",
     "synth",

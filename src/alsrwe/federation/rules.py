@@ -14,12 +14,13 @@ would let one patient through.
 | sites answering a round | ≥ 3 | — | 3 organisations |
 | rounds per analysis | 200 LMM, 40 Cox, 1 KM / progression (+ enrolment) | — | — |
 | analyses per site in 30 days | 50 | — | — |
-| patients by which two analyses' sets differ | 0 or ≥ 5 | — (``nfilter.subset`` is a minimum subset size) | — |
+| patients by which two analyses' sets differ | 0 or ≥ 5 | — (see below) | — |
 | one patient's share of a Cox risk-set weight | ≤ 0.9 | — | — |
 
+DataSHIELD's ``nfilter.subset`` is a minimum subset size, not a rule on differences.
 The round caps are the honest algorithm's measured need with room to spare (docs/federation.md:
-the pooled LMM took 25–45 rounds on the synthetic networks, the Cox fit 4–6); a coordinator that asks for more is
-not fitting a model.
+the pooled LMM took 25–45 rounds on the synthetic networks, the Cox fit 4–6); a coordinator
+that asks for more is not fitting a model.
 """
 
 from __future__ import annotations

@@ -97,6 +97,7 @@ class Site:
         self.rules = self.config.rules
         self.ledger = Ledger(directory)
         self._cohort = cohort
+        self._fixed_cohort = cohort is not None
         self._data: dict[str, LocalData] = {}
 
     @property
@@ -170,14 +171,22 @@ class Site:
         if self.ledger.enrolled_since(30) >= rules.max_analyses:
             raise Refused("analyses", f"this site answers at most {rules.max_analyses} analyses "
                                       "in 30 days", code="federation.rule.max_analyses")
+        if not self._fixed_cohort:
+            self._cohort = None  # a new analysis reads the registry as it is now
         try:
             data = local_data(self.cohort(), spec)
         except FederationError as error:  # e.g. no treated patient: none for this analysis
             raise Refused("patients", f"the site has fewer than {rules.min_patients} patients "
                                       f"for this analysis (none: {error.rule})",
                           code="federation.rule.min_patients") from error
-        n = len(data.patients)
-        if n < rules.min_patients:
+        self._check_rules(data, spec.kind)
+        self._data[request.analysis.id] = data
+        return len(data.patients)
+
+    def _check_rules(self, data: LocalData, kind: str) -> None:
+        """The rules on the data an analysis would use here (Refused when one is broken)."""
+        rules = self.rules
+        if len(data.patients) < rules.min_patients:
             raise Refused("patients", f"the site has fewer than {rules.min_patients} patients "
                                       "for this analysis", code="federation.rule.min_patients")
         if data.rows < rules.min_rows:
@@ -192,15 +201,13 @@ class Site:
                 raise Refused(name, f"a level of {name} has fewer than {rules.min_cell} "
                                     "patients at this site", code="federation.rule.min_cell")
         mine = set(self.ledger.digests(data.patients))
-        for earlier in self.ledger.patient_sets(spec.kind):
+        for earlier in self.ledger.patient_sets(kind):
             differ = len(mine ^ earlier)
             if 0 < differ < rules.min_set_difference:
-                raise Refused("subgroup", f"its patients differ from an earlier {spec.kind} "
+                raise Refused("subgroup", f"its patients differ from an earlier {kind} "
                                           f"analysis's by {differ} (fewer than "
                                           f"{rules.min_set_difference}): differencing could "
                                           "reveal them", code="federation.rule.differencing")
-        self._data[request.analysis.id] = data
-        return n
 
     # --- later rounds: masked sums --------------------------------------------------------
 
