@@ -378,10 +378,16 @@ def run(
         recording = _Recording(inner)
         coordinator = Coordinator(keys, signed, recording)
         kinds = list(ANALYSES) if analysis is AnalysisChoice.all else [analysis.value]
-        report = write_report(coordinator, kinds, out_dir or coordinator_dir / "reports")
+        report, sections = write_report(coordinator, kinds,
+                                        out_dir or coordinator_dir / "reports")
     out.print(f"report: [bold]{escape(str(report))}[/bold]", soft_wrap=True)
     for summary in recording.runs.values():
         out.print(escape(_summary(summary)), highlight=False, soft_wrap=True)
+    failed = [s for s in sections if s.error]
+    for section in failed:
+        err.print(f"{section.kind}: not computed: {escape(section.error)}", highlight=False)
+    if failed and len(failed) == len(sections):
+        raise typer.Exit(1)
 
 
 # --- what left a site -------------------------------------------------------------------------

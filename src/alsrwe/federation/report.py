@@ -132,8 +132,9 @@ def run_sections(coordinator: Coordinator, kinds: Sequence[str]) -> list[Section
 
 
 def write_report(coordinator: Coordinator, kinds: Sequence[str], out: Path,
-                 threshold: int = 5) -> Path:
-    """Run the analyses and write ``out/report.html`` and a CSV per table; the HTML path."""
+                 threshold: int = 5) -> tuple[Path, list[Section]]:
+    """Run the analyses, write ``out/report.html`` and a CSV per table; the HTML path and the
+    sections (a section that could not run holds its ``error``)."""
     sections = run_sections(coordinator, kinds)
     out.mkdir(parents=True, exist_ok=True)
     parts = [f"<h1>Pooled tofersen evidence: network {html.escape(coordinator.manifest.network)}"
@@ -168,7 +169,7 @@ def write_report(coordinator: Coordinator, kinds: Sequence[str], out: Path,
             "height:auto}</style></head><body><main>" + "".join(parts) + "</main></body></html>")
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")
-    return path
+    return path, sections
 
 
 __all__ = ["KINDS", "Section", "run_sections", "write_report"]
