@@ -141,3 +141,16 @@ def test_every_request_and_answer_is_logged_at_the_site(network: Network, runner
     assert [e["step"] for e in entries] == ["enrol", "counts"]
     assert all(e["request_sha256"] and e["answer_sha256"] for e in entries)
     assert [e["status"] for e in entries] == ["accepted", "answered"]
+
+
+def test_the_pooled_report_shows_counts_suppresses_small_sites_and_keeps_every_row_in_csv(
+        network: Network, tmp_path) -> None:
+    from alsrwe.federation.report import write_report
+
+    path, sections = write_report(network.coordinator, ["km"], tmp_path)
+    page = path.read_text(encoding="utf-8")
+    assert not sections[0].error and "<svg" in page
+    assert "&lt; 5" in page and "site01" in page  # declined: no count shown
+    curve = (tmp_path / "km_curve.csv").read_text().splitlines()
+    shown = page.split("every interval in km_curve.csv")[1].count("<tr>")
+    assert 1 < shown < len(curve) - 1  # the page shows every 12 months, the CSV every interval

@@ -35,6 +35,13 @@ _TITLES = {"lmm": "ALSFRS-R before and on tofersen: pooled piecewise mixed model
            "cox": "Tofersen as a time-varying covariate: pooled Cox model"}
 
 
+_STYLE = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;"
+          "padding:0 1rem;line-height:1.45}table{border-collapse:collapse;margin:.5rem 0}"
+          "td,th{padding:.2rem .6rem;border-bottom:1px solid #ccc;text-align:right}"
+          "td:first-child,th:first-child{text-align:left}.error{color:#8a1c1c}"
+          "figure{margin:1rem 0}svg{max-width:100%;height:auto}")
+
+
 @dataclass
 class Section:
     kind: str
@@ -45,6 +52,7 @@ class Section:
     figure_svg: str = ""
     enrolment: Enrolment | None = None
     error: str = ""
+    shown: dict[str, pd.DataFrame] | None = None  # what the page shows, if not every row
 
 
 def _fmt(x: float, digits: int = 2) -> str:
@@ -96,7 +104,8 @@ def _km(coordinator: Coordinator) -> Section:
     figure = survival_curves(curve, key="pooled-km", caption=summary, title="",
                              xlabel="months from onset", at_risk=every)
     return Section("km", _TITLES["km"], summary, method, {"curve": km.table},
-                   figure_svg=figure.svg, enrolment=r.enrolment)
+                   figure_svg=figure.svg, enrolment=r.enrolment,
+                   shown={"curve": km.table[km.table["time"] % 12 == 0].reset_index(drop=True)})
 
 
 def _cox(coordinator: Coordinator) -> Section:
@@ -131,6 +140,13 @@ def run_sections(coordinator: Coordinator, kinds: Sequence[str]) -> list[Section
     return sections
 
 
+def _html_table(table: pd.DataFrame) -> str:
+    """A table as HTML: no row numbers, missing values as a dash, four significant digits."""
+    plain = isinstance(table.index, pd.RangeIndex)
+    return table.to_html(index=not plain, border=0, na_rep="—",
+                         float_format=lambda v: f"{v:.4g}")
+
+
 def write_report(coordinator: Coordinator, kinds: Sequence[str], out: Path,
                  threshold: int = 5) -> tuple[Path, list[Section]]:
     """Run the analyses, write ``out/report.html`` and a CSV per table; the HTML path and the
@@ -152,21 +168,22 @@ def write_report(coordinator: Coordinator, kinds: Sequence[str], out: Path,
         if s.enrolment is not None:
             sites = site_table(s.enrolment, threshold)
             sites.to_csv(out / f"{s.kind}_sites.csv", index=False)
-            parts.append("<h3>Sites</h3>" + sites.to_html(index=False, border=0))
+            parts.append("<h3>Sites</h3>" + _html_table(sites))
         if s.figure_svg:
             parts.append(f"<figure>{s.figure_svg}<figcaption>{html.escape(s.summary)}"
                          "</figcaption></figure>")
         for name, table in s.tables.items():
-            table.to_csv(out / f"{s.kind}_{name}.csv")
-            parts.append(f"<h3>{html.escape(name.replace('_', ' '))}</h3>"
-                         + table.to_html(border=0, float_format=lambda v: f"{v:.4g}"))
+            csv = f"{s.kind}_{name}.csv"
+            table.to_csv(out / csv)
+            shown = (s.shown or {}).get(name, table)
+            note = "" if shown is table else (f" <small>(every 12 months; every interval in "
+                                              f"{html.escape(csv)})</small>")
+            parts.append(f"<h3>{html.escape(name.replace('_', ' '))}{note}</h3>"
+                         + _html_table(shown))
         parts.append("</section>")
     page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Pooled "
-            "tofersen evidence</title><style>body{font-family:system-ui,sans-serif;max-width:"
-            "60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}table{border-collapse:"
-            "collapse;margin:.5rem 0}td,th{padding:.2rem .6rem;border-bottom:1px solid #ccc;"
-            "text-align:right}.error{color:#8a1c1c}figure{margin:1rem 0}svg{max-width:100%;"
-            "height:auto}</style></head><body><main>" + "".join(parts) + "</main></body></html>")
+            f"tofersen evidence</title><style>{_STYLE}</style></head><body><main>"
+            + "".join(parts) + "</main></body></html>")
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")
     return path, sections
