@@ -80,18 +80,10 @@ class PooledCoxResult:
     cox: PooledCox
 
 
-def _check_started(enrolment: Enrolment) -> None:
-    if not enrolment.roster:
-        why = "; ".join(f"{s}: {r}" for s, r in sorted(enrolment.refusals.items()))
-        raise FederationError("roster", f"no site takes part in this analysis ({why})",
-                              code="federation.roster.empty")
-
-
 def pooled_lmm(coordinator: Coordinator, spec: LmmSpec | None = None) -> PooledLmm:
     """The exact pooled mixed model over the sites that enrol."""
     spec = spec or LmmSpec()
     enrolment = coordinator.enrol(spec)
-    _check_started(enrolment)
     terms = (INTERCEPT, *LMM_FIXED)
     q = len(terms) + 1
     raw = coordinator.total(enrolment, "totals")
@@ -120,7 +112,6 @@ def pooled_progression(coordinator: Coordinator,
     """Pooled "% slower than expected" from one round of moments."""
     spec = spec or ProgressionSpec()
     enrolment = coordinator.enrol(spec)
-    _check_started(enrolment)
     n, so, se, soo, see, soe = coordinator.total(enrolment, "counts").tolist()
     count = int(round(n))
     result = percent_slower_from_moments(count, so, se, soo, see, soe, level=spec.level)
@@ -134,7 +125,6 @@ def pooled_km(coordinator: Coordinator, spec: SurvivalSpec | None = None) -> Poo
     if spec.kind != "km":
         raise FederationError("kind", "a Kaplan–Meier run needs kind 'km'")
     enrolment = coordinator.enrol(spec)
-    _check_started(enrolment)
     counts = coordinator.total(enrolment, "counts").reshape(2, spec.horizon)
     curve = kaplan_meier_pooled(counts, Grid(spec.grid_months), spec.level,
                                 n=enrolment.total_patients)
@@ -147,7 +137,6 @@ def pooled_cox(coordinator: Coordinator, spec: SurvivalSpec | None = None) -> Po
     if spec.kind != "cox":
         raise FederationError("kind", "a Cox run needs kind 'cox'")
     enrolment = coordinator.enrol(spec)
-    _check_started(enrolment)
     layout = CoxLayout(len(spec.terms), spec.horizon)
 
     def evaluate(beta: np.ndarray) -> np.ndarray:

@@ -99,6 +99,7 @@ class Site:
         self._cohort = cohort
         self._fixed_cohort = cohort is not None
         self._data: dict[str, LocalData] = {}
+        self._digests: dict[str, list[str]] = {}  # per analysis: its patients, digested once
 
     @property
     def name(self) -> str:
@@ -156,8 +157,7 @@ class Site:
     def _enrol_fields(self, request: Request, answer: Answer) -> dict[str, Any]:
         if request.step != "enrol" or answer.status != "accepted":
             return {}
-        data = self._data[request.analysis.id]
-        return {"patients": self.ledger.digests(data.patients)}
+        return {"patients": self._digests[request.analysis.id]}
 
     # --- enrolment: may this site take part at all? ------------------------------------------
 
@@ -179,11 +179,13 @@ class Site:
             raise Refused("patients", f"the site has fewer than {rules.min_patients} patients "
                                       f"for this analysis (none: {error.rule})",
                           code="federation.rule.min_patients") from error
-        self._check_rules(data, spec.kind)
+        digests = self.ledger.digests(data.patients)
+        self._check_rules(data, digests, spec.kind)
         self._data[request.analysis.id] = data
+        self._digests[request.analysis.id] = digests
         return len(data.patients)
 
-    def _check_rules(self, data: LocalData, kind: str) -> None:
+    def _check_rules(self, data: LocalData, digests: list[str], kind: str) -> None:
         """The rules on the data an analysis would use here (Refused when one is broken)."""
         rules = self.rules
         if len(data.patients) < rules.min_patients:
@@ -200,7 +202,7 @@ class Site:
             if any(0 < count < rules.min_cell for count in levels):
                 raise Refused(name, f"a level of {name} has fewer than {rules.min_cell} "
                                     "patients at this site", code="federation.rule.min_cell")
-        mine = set(self.ledger.digests(data.patients))
+        mine = set(digests)
         for earlier in self.ledger.patient_sets(kind):
             differ = len(mine ^ earlier)
             if 0 < differ < rules.min_set_difference:
