@@ -246,3 +246,11 @@ def test_run_over_an_exchange_folder_writes_the_report_and_a_summary(
     report = re.search(r"report: (\S+)", shown)
     assert report is not None and Path(report.group(1)).is_file()
     assert re.search(r"km: 3 sites, \d+ patients, 2 rounds", shown)
+
+
+def test_the_cli_offers_every_analysis_of_the_pooled_report() -> None:
+    from alsrwe.cli.federate import ANALYSES, AnalysisChoice
+    from alsrwe.federation.sections import KINDS
+
+    assert ANALYSES == KINDS  # the CLI keeps its own copy so as not to import the federation
+    assert {c.value for c in AnalysisChoice} == {*KINDS, "all"}

@@ -31,6 +31,8 @@ import pytest
 from lifelines import CoxTimeVaryingFitter
 
 from alsrwe.analytics.analyses.progression import ProgressionSettings, lmm_rows, progression
+from alsrwe.analytics.analyses.safety import safety_incidence
+from alsrwe.analytics.analyses.subgroups import SubgroupSettings, subgroups
 from alsrwe.analytics.analyses.survival import SurvivalSettings, time_varying_spells
 from alsrwe.analytics.analyses.survival_estimators import kaplan_meier
 from alsrwe.analytics.cohort.cohort import Cohort
@@ -48,6 +50,7 @@ from alsrwe.federation.pooled import (
     pooled_lmm,
     pooled_progression,
 )
+from alsrwe.federation.pooled_summaries import PooledResult, pooled_safety, pooled_subgroups
 from alsrwe.federation.protocol import (
     Answer,
     LmmSpec,
@@ -184,6 +187,19 @@ def _check_progression(result: PooledProgression, parts: list[dict[str, pd.DataF
         reference.percent_slower_ci, rel=REL)
 
 
+def _check_summaries(coordinator: Coordinator, parts: list[dict[str, pd.DataFrame]]) -> None:
+    """Two of the one-round summaries: safety (one round) and subgroups (two)."""
+    safety = pooled_safety(coordinator)
+    reference = safety_incidence(_union(parts, safety.enrolment.roster))
+    pd.testing.assert_frame_equal(safety.to_frame(), reference.to_frame(), rtol=REL,
+                                  check_dtype=False)
+    groups: PooledResult[Any] = pooled_subgroups(coordinator)
+    local = subgroups(_union(parts, groups.enrolment.roster),
+                      SubgroupSettings(age_cut_years=groups.result.age_cut_years))
+    pd.testing.assert_frame_equal(groups.result.to_frame(), local.to_frame(), rtol=REL,
+                                  check_dtype=False)
+
+
 def _coarse_union(parts: list[dict[str, pd.DataFrame]], roster: Sequence[str]) -> pd.DataFrame:
     spells = time_varying_spells(_union(parts, roster), SurvivalSettings())
     return coarsen(spells, Grid(1.0))
@@ -233,6 +249,8 @@ def _plain(data: LocalData, request: Request) -> np.ndarray:
                                                                           params)
     if isinstance(spec, SurvivalSpec):
         return km_vector(data, spec) if spec.kind == "km" else cox_vector(data, spec, params)
+    if data.tally is not None:  # a one-round summary (subgroups: two)
+        return data.tally(request.step, params)
     return progression_moments(data)
 
 
@@ -296,8 +314,9 @@ def test_ten_site_servers_give_the_pooled_analyses_of_the_union(
         _check_progression(pooled_progression(coordinator), parts)
         _check_km(pooled_km(coordinator), parts)
         _check_cox(pooled_cox(coordinator), parts)
+        _check_summaries(coordinator, parts)
         checked = _check_masked(coordinator, recording, parts)
-        assert set(checked) == {"lmm", "progression", "km", "cox"}
+        assert set(checked) == {"lmm", "progression", "km", "cox", "safety", "subgroups"}
         assert checked["km"] == 9 and checked["lmm"] > 10 * 3
         _check_forged_request_is_forbidden(urls["site05"], coordinator, recording)
         assert all(p.poll() is None for p in processes)

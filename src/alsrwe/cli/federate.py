@@ -40,7 +40,9 @@ federate = typer.Typer(
 )
 app.add_typer(federate, name="federate")
 
-ANALYSES = ("lmm", "progression", "km", "cox")
+ANALYSES = ("lmm", "progression", "subgroups", "responders", "nfl", "early_delayed",
+            "observed_expected", "km", "cox", "safety", "carriers")
+"""The pooled report's analyses, in the local report's order (federation.report.KINDS)."""
 
 
 class Role(StrEnum):
@@ -51,8 +53,15 @@ class Role(StrEnum):
 class AnalysisChoice(StrEnum):
     lmm = "lmm"
     progression = "progression"
+    subgroups = "subgroups"
+    responders = "responders"
+    nfl = "nfl"
+    early_delayed = "early_delayed"
+    observed_expected = "observed_expected"
     km = "km"
     cox = "cox"
+    safety = "safety"
+    carriers = "carriers"
     all = "all"
 
 

@@ -18,14 +18,23 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from alsrwe.analytics.analyses.carriers import CarrierSettings
+from alsrwe.analytics.analyses.early_delayed import EarlyDelayedSettings
+from alsrwe.analytics.analyses.nfl import NflSettings
+from alsrwe.analytics.analyses.observed_expected import ObservedExpectedSettings
+from alsrwe.analytics.analyses.responders import RespondersSettings
+from alsrwe.analytics.analyses.safety import SafetySettings
+from alsrwe.analytics.analyses.subgroups import SubgroupSettings
+from alsrwe.domain.biomarkers import NflAssay
 from alsrwe.federation.errors import FederationError
 from alsrwe.federation.keys import KeyPair, PublicCard, canonical_json, verify
 
 PROTOCOL: Literal["alsrwe-federation/1"] = "alsrwe-federation/1"
 Step = Literal["enrol", "totals", "sums", "counts"]
-Kind = Literal["lmm", "progression", "km", "cox"]
+Kind = Literal["lmm", "progression", "km", "cox", "safety", "responders", "nfl",
+               "early_delayed", "subgroups", "observed_expected", "carriers"]
 
 
 class _Frozen(BaseModel):
@@ -91,7 +100,104 @@ class SurvivalSpec(_Frozen):
         return ("treated", *self.covariates)
 
 
-Spec = Annotated[LmmSpec | ProgressionSpec | SurvivalSpec, Field(discriminator="kind")]
+class SafetySpec(_Frozen):
+    """Adverse events per 100 patient-years and CSF flags: the local analysis's settings."""
+
+    kind: Literal["safety"] = "safety"
+    settings: SafetySettings = SafetySettings()
+
+
+class RespondersSpec(_Frozen):
+    """Improved / stabilised / progressed over a window: counts per class."""
+
+    kind: Literal["responders"] = "responders"
+    settings: RespondersSettings = RespondersSettings()
+
+
+class NflSpec(_Frozen):
+    """NfL geometric mean ratios per window. One platform for the whole network (values of
+    different platforms are never pooled, convention 9), so the assay is named, not chosen
+    per site; default Simoa."""
+
+    kind: Literal["nfl"] = "nfl"
+    settings: NflSettings = NflSettings(assay=NflAssay.SIMOA)
+
+    @model_validator(mode="after")
+    def _one_platform(self) -> NflSpec:
+        if self.settings.assay is None:
+            raise ValueError("a pooled NfL analysis names its assay (one platform for every "
+                             "site)")
+        return self
+
+
+class EarlyDelayedSpec(_Frozen):
+    """ALSFRS-R change to the week, early vs delayed starters: Welch's interval from each
+    group's n, Σ and Σ² (the local analysis's mixed-model sensitivity and NfL ratio are not
+    pooled)."""
+
+    kind: Literal["early_delayed"] = "early_delayed"
+    settings: EarlyDelayedSettings = EarlyDelayedSettings(lmm=False)
+
+
+class SubgroupsSpec(_Frozen):
+    """"% slower than expected" per subgroup. The age cut is ``settings.age_cut_years`` or, by
+    default, the pooled *mean* age at the first dose rounded to whole years (one round of n and
+    Σ age; a median is not a sum, so it would need every patient's age)."""
+
+    kind: Literal["subgroups"] = "subgroups"
+    settings: SubgroupSettings = SubgroupSettings()
+
+    @model_validator(mode="after")
+    def _fieller(self) -> SubgroupsSpec:
+        if self.settings.interval != "fieller":
+            raise ValueError("pooled subgroups use Fieller's interval (a bootstrap needs every "
+                             "patient's rates in one place)")
+        return self
+
+
+class ObservedExpectedSpec(_Frozen):
+    """Observed vs ΔFRS, PRO-ACT and ENCALS-expected: the rate sums, O and E, the Ederer I
+    curve's sums every ``settings.curve_step_months`` and the observed Kaplan–Meier counts
+    from the first dose on a grid of ``grid_months``, both up to ``horizon_months``."""
+
+    kind: Literal["observed_expected"] = "observed_expected"
+    settings: ObservedExpectedSettings = ObservedExpectedSettings()
+    grid_months: float = Field(default=1.0, gt=0, le=12)
+    horizon_months: float = Field(default=96.0, gt=0, le=240)
+
+    @property
+    def horizon(self) -> int:
+        """The number of grid intervals of the observed curve."""
+        return int(round(self.horizon_months / self.grid_months))
+
+    @property
+    def curve_months(self) -> list[float]:
+        """The expected curve's times: 0, step, … up to the horizon."""
+        step = self.settings.curve_step_months
+        return [k * step for k in range(int(self.horizon_months / step + 1e-9) + 1)]
+
+
+class CarriersSpec(_Frozen):
+    """Presymptomatic carriers' plasma NfL surveillance: how many carriers met the trigger or
+    exceeded the age-specific limit. One named platform for every site (convention 9);
+    default Simoa."""
+
+    kind: Literal["carriers"] = "carriers"
+    settings: CarrierSettings = CarrierSettings(assay=NflAssay.SIMOA)
+
+    @model_validator(mode="after")
+    def _one_platform(self) -> CarriersSpec:
+        if self.settings.assay is None:
+            raise ValueError("a pooled carrier analysis names its assay (one platform for "
+                             "every site)")
+        return self
+
+
+SummarySpec = (SafetySpec | RespondersSpec | NflSpec | EarlyDelayedSpec | SubgroupsSpec
+               | ObservedExpectedSpec | CarriersSpec)
+Spec = Annotated[LmmSpec | ProgressionSpec | SurvivalSpec | SafetySpec | RespondersSpec
+                 | NflSpec | EarlyDelayedSpec | SubgroupsSpec | ObservedExpectedSpec
+                 | CarriersSpec, Field(discriminator="kind")]
 
 
 class Analysis(_Frozen):
@@ -209,6 +315,8 @@ def roster_names(names: Sequence[str]) -> list[str]:
     return sorted(set(names))
 
 
-__all__ = ["PROTOCOL", "Analysis", "Answer", "Kind", "LmmSpec", "Manifest", "ProgressionSpec",
-           "Request", "Spec", "Step", "Subgroup", "SurvivalSpec", "check_signature",
-           "decode_message", "encode_message", "payload", "roster_names", "sign"]
+__all__ = ["PROTOCOL", "Analysis", "Answer", "CarriersSpec", "EarlyDelayedSpec", "Kind", "LmmSpec",
+           "Manifest", "NflSpec", "ObservedExpectedSpec", "ProgressionSpec", "Request",
+           "RespondersSpec", "SafetySpec", "Spec", "Step", "Subgroup", "SubgroupsSpec",
+           "SummarySpec", "SurvivalSpec", "check_signature", "decode_message", "encode_message",
+           "payload", "roster_names", "sign"]

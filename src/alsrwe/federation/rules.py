@@ -12,7 +12,7 @@ would let one patient through.
 | parameters / rows | ≤ 0.33 | ``nfilter.glm`` 0.33 | ≤ 0.10 (GLM) |
 | patients per level of a binary covariate | 0 or ≥ 3 | ``nfilter.tab`` 3 | — |
 | sites answering a round | ≥ 3 | — | 3 organisations |
-| rounds per analysis | 200 LMM, 40 Cox, 1 KM / progression (+ enrolment) | — | — |
+| rounds per analysis | 200 LMM, 40 Cox, 2 subgroups, 1 the others (+ enrolment) | — | — |
 | analyses per site in 30 days | 50 | — | — |
 | patients by which two analyses' sets differ | 0 or ≥ 5 | — (see below) | — |
 | one patient's share of a Cox risk-set weight | ≤ 0.9 | — | — |
@@ -25,7 +25,15 @@ that asks for more is not fitting a model.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_ROUNDS = {"lmm": 200, "cox": 40, "km": 1, "progression": 1, "safety": 1, "responders": 1,
+              "nfl": 1, "early_delayed": 1, "subgroups": 2, "observed_expected": 1,
+              "carriers": 1}
+"""Rounds after enrolment the honest algorithm needs, with room to spare for the iterative
+ones; a one-round summary gets one (subgroups two: the pooled mean age, then the cells)."""
 
 
 class DisclosureRules(BaseModel):
@@ -42,8 +50,9 @@ class DisclosureRules(BaseModel):
                                                        "covariate, unless none")
     min_sites: int = Field(default=3, ge=2, description="sites answering every round")
     max_rounds: dict[str, int] = Field(
-        default_factory=lambda: {"lmm": 200, "cox": 40, "km": 1, "progression": 1},
-        description="rounds per analysis after enrolment, by kind")
+        default_factory=lambda: dict(MAX_ROUNDS),
+        description="rounds per analysis after enrolment, by kind (a kind not named: its "
+        "default)")
     max_analyses: int = Field(default=50, ge=1, description="analyses answered per 30 days")
     min_set_difference: int = Field(
         default=5, ge=1, description="two analyses of one kind use the same patients or "
@@ -54,5 +63,11 @@ class DisclosureRules(BaseModel):
     max_theta: float = Field(default=1e4, gt=0, description="largest |θ| of a mixed-model "
                                                            "round (scaled units)")
 
+    @field_validator("max_rounds", mode="before")
+    @classmethod
+    def _defaults_for_unnamed_kinds(cls, value: Any) -> Any:
+        """A site.json written before a kind existed still answers it, with its default."""
+        return {**MAX_ROUNDS, **value} if isinstance(value, dict) else value
 
-__all__ = ["DisclosureRules"]
+
+__all__ = ["MAX_ROUNDS", "DisclosureRules"]

@@ -18,19 +18,27 @@ from alsrwe.federation.rules import DisclosureRules
 
 
 def split_frames(frames: dict[str, pd.DataFrame], sizes: Sequence[int],
-                 seed: int = 0) -> list[dict[str, pd.DataFrame]]:
+                 seed: int = 0, *, spread_carriers: bool = False) -> list[dict[str, pd.DataFrame]]:
     """The tidy tables split by patient into sites of ``sizes`` patients with ALS (carriers
-    and any patients left over go to the last site); every row keeps its patient."""
+    and any patients left over go to the last site; with ``spread_carriers`` the carriers are
+    dealt to the sites in proportion to ``sizes``); every row keeps its patient."""
     patients = frames["patients"]
     ids = patients.loc[patients["status"] == "patient", "patient_id"].astype(str).to_numpy()
     if sum(sizes) > len(ids):
         raise ValueError(f"the cohort has {len(ids)} patients, the sites need {sum(sizes)}")
-    order = np.random.default_rng(seed).permutation(ids)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(ids)
     owner: dict[str, int] = {}
     start = 0
     for site, size in enumerate(sizes):
         owner.update(dict.fromkeys(order[start:start + size], site))
         start += size
+    if spread_carriers:
+        carriers = rng.permutation(patients.loc[patients["status"] == "carrier", "patient_id"]
+                                   .astype(str).to_numpy())
+        shares = np.cumsum(sizes) / sum(sizes)
+        for rank, carrier in enumerate(carriers):
+            owner[carrier] = int(np.searchsorted(shares, (rank + 0.5) / len(carriers)))
     last = len(sizes) - 1
     out: list[dict[str, pd.DataFrame]] = [{} for _ in sizes]
     for name, frame in frames.items():

@@ -48,6 +48,7 @@ from alsrwe.federation.site_data import (
     local_data,
     progression_moments,
 )
+from alsrwe.federation.summary_data import SubgroupTally
 from alsrwe.federation.survival_sums import max_weight_share
 
 
@@ -130,7 +131,8 @@ class Site:
         out = encode_message(answer)
         self.ledger.record({"analysis_id": request.analysis.id,
                             "kind": request.analysis.spec.kind, "round": request.round,
-                            "step": request.step, "status": answer.status,
+                            "step": request.step, "params": request.params,
+                            "status": answer.status,
                             "code": answer.code, "rule": answer.rule,
                             "request_sha256": digest,
                             "answer_sha256": hashlib.sha256(out).hexdigest(),
@@ -283,7 +285,29 @@ class Site:
                 return km_vector(data, spec)
             self._check_weights(data, spec, params)
             return cox_vector(data, spec, params)
+        if data.tally is not None:
+            if isinstance(data.tally, SubgroupTally) and request.step == "sums":
+                self._check_age_cut(data.tally, params, request.analysis.id)
+            return data.tally(request.step, params)
         return progression_moments(data)
+
+    def _check_age_cut(self, tally: SubgroupTally, params: list[float], analysis: str) -> None:
+        """Two age cuts that move 1 to 4 patients across them would difference those
+        patients' rates out of the two answers: refuse a cut so close to an earlier one."""
+        if len(params) != 1 or not 0 <= params[0] <= 120:
+            raise Refused("params", "a subgroup round needs one age cut in 0–120 years",
+                          code="federation.params.shape")
+        for earlier in self.ledger.entries():
+            if earlier.get("kind") != "subgroups" or earlier.get("step") != "sums" \
+                    or earlier.get("status") != "answered" or not earlier.get("params") \
+                    or earlier.get("analysis_id") == analysis:
+                continue
+            moved = tally.between(params[0], float(earlier["params"][0]))
+            if 0 < moved < self.rules.min_set_difference:
+                raise Refused("age cut", f"moves {moved} of this site's patients across an "
+                                         f"earlier subgroup analysis's age cut (fewer than "
+                                         f"{self.rules.min_set_difference}): differencing "
+                                         "could reveal them", code="federation.rule.differencing")
 
     def _check_weights(self, data: LocalData, spec: SurvivalSpec, beta: list[float]) -> None:
         if data.spells is None or len(beta) != len(spec.terms):

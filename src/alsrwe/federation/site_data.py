@@ -22,7 +22,14 @@ from alsrwe.analytics.lmm.deviance import ProfiledDeviance
 from alsrwe.analytics.lmm.sufficient import LmmError, SufficientStats, sufficient_stats
 from alsrwe.analytics.lmm.sufficient import within_slope_ss as _within
 from alsrwe.federation.errors import FederationError
-from alsrwe.federation.protocol import LmmSpec, ProgressionSpec, Spec, Subgroup, SurvivalSpec
+from alsrwe.federation.protocol import (
+    LmmSpec,
+    ProgressionSpec,
+    Spec,
+    Subgroup,
+    SurvivalSpec,
+)
+from alsrwe.federation.summary_data import Tally, summary_data
 from alsrwe.federation.survival_sums import Grid, coarsen, cox_sums, km_counts
 
 LMM_Y, LMM_GROUP, LMM_SLOPE = "total", "patient_id", "t"
@@ -42,6 +49,7 @@ class LocalData:
     rates: tuple[np.ndarray, np.ndarray] | None = None
     spells: pd.DataFrame | None = None
     patient_spells: pd.DataFrame | None = None
+    tally: Tally | None = None
 
 
 def in_subgroup(cohort: Cohort, subgroup: Subgroup) -> frozenset[str]:
@@ -61,8 +69,11 @@ def in_subgroup(cohort: Cohort, subgroup: Subgroup) -> frozenset[str]:
 
 def local_data(cohort: Cohort, spec: Spec) -> LocalData:
     """The site's data for ``spec``; an analysis that cannot run here is a FederationError."""
-    members = in_subgroup(cohort, spec.subgroup)
     try:
+        if not isinstance(spec, LmmSpec | ProgressionSpec | SurvivalSpec):
+            patients, rows, tally = summary_data(cohort, spec)
+            return LocalData(patients, rows, 1, tally=tally)
+        members = in_subgroup(cohort, spec.subgroup)
         if isinstance(spec, LmmSpec):
             return _lmm_data(cohort, spec, members)
         if isinstance(spec, ProgressionSpec):

@@ -244,15 +244,9 @@ def _nfl_ratio(cohort: Cohort, s: EarlyDelayedSettings, per: pd.DataFrame) -> Di
                       f"{kind_label(kind)}: GMR early / GMR delayed, Welch on log ratios")
 
 
-def early_vs_delayed(cohort: Cohort,
-                     settings: EarlyDelayedSettings | None = None) -> EarlyDelayedResult:
-    """ALSFRS-R change from the first dose to ``week`` in early vs delayed starters.
-
-    Steps: treated patients → with a reference date → an assessment within ± tolerance of the
-    first dose → one within ± tolerance of the week. Difference = early − delayed (positive =
-    early starters lost fewer points), Welch CI.
-    """
-    s = settings or EarlyDelayedSettings()
+def change_frame(cohort: Cohort, s: EarlyDelayedSettings) -> tuple[pd.DataFrame, Attrition]:
+    """Per compared patient: early or not and the ALSFRS-R change to the week, with the
+    attrition (a federated site sends this frame's per-group sums)."""
     n_treated = treated_patient_count(cohort, s.drug)
     if n_treated == 0:
         raise AnalysisError("administrations", f"no patient with ALS has a given dose of "
@@ -267,6 +261,19 @@ def early_vs_delayed(cohort: Cohort,
     attrition.apply(f"ALSFRS-R within ± {s.tolerance_days} days of week {s.week:g}", len(frame))
     frame["early"] = frame["delay_months"] <= s.delay_months_cutoff
     frame["change"] = (frame["week_total"] - frame["baseline_total"]).astype(float)
+    return frame, attrition
+
+
+def early_vs_delayed(cohort: Cohort,
+                     settings: EarlyDelayedSettings | None = None) -> EarlyDelayedResult:
+    """ALSFRS-R change from the first dose to ``week`` in early vs delayed starters.
+
+    Steps: treated patients → with a reference date → an assessment within ± tolerance of the
+    first dose → one within ± tolerance of the week. Difference = early − delayed (positive =
+    early starters lost fewer points), Welch CI.
+    """
+    s = settings or EarlyDelayedSettings()
+    frame, attrition = change_frame(cohort, s)
     a = frame.loc[frame["early"], "change"].to_numpy(float)
     b = frame.loc[~frame["early"], "change"].to_numpy(float)
     if a.size < 2 or b.size < 2:
@@ -288,5 +295,6 @@ def early_vs_delayed(cohort: Cohort,
         lmm_difference=lmm, nfl_ratio=_nfl_ratio(cohort, s, frame))
 
 
-__all__ = ["Difference", "EarlyDelayedResult", "EarlyDelayedSettings", "early_vs_delayed",
+__all__ = ["Difference", "EarlyDelayedResult", "EarlyDelayedSettings", "change_frame",
+           "early_vs_delayed",
            "mean_interval", "welch_difference"]

@@ -52,6 +52,8 @@ from alsrwe.domain.biomarkers import NflAssay, nfl_platform
 
 NflKind = Literal["nfl_serum", "nfl_plasma", "nfl_csf", "pnfh_csf"]
 _BLOOD = ("nfl_serum", "nfl_plasma")
+BLOOD_KINDS = _BLOOD
+"""The NfL kinds measured in blood: the serum cut-off applies to them."""
 KIND_LABELS = {"nfl_serum": "serum NfL", "nfl_plasma": "plasma NfL", "nfl_csf": "CSF NfL",
                "pnfh_csf": "CSF pNfH"}
 ASSAY_LABELS = {"simoa": "Simoa", "ella": "Ella", "ecl": "ECL", "elisa": "ELISA",
@@ -317,5 +319,6 @@ def _threshold_check(settings: NflSettings) -> Diagnostic:
     return Diagnostic(name, DiagnosticStatus.PASS, detail)
 
 
-__all__ = ["KIND_LABELS", "MixedModelRatio", "NflResult", "NflSettings", "assay_label",
+__all__ = ["BLOOD_KINDS", "KIND_LABELS", "MixedModelRatio", "NflResult", "NflSettings",
+           "assay_label",
            "geometric_mean_ratio", "kind_label", "nfl_response"]

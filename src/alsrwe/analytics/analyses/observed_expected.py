@@ -140,8 +140,8 @@ class ObservedExpectedResult:
                 {"estimate": "% slower than expected, 100·(1 − Σobs/Σexp)",
                  "reference": c.reference, "value": c.percent_slower, "n_patients": c.n},
             ]  # fmt: skip
-        if self.events is not None:
-            e, n = self.events, len(self.survival_patients)
+        if self.events is not None and self.observed_curve is not None:
+            e, n = self.events, self.observed_curve.n
             rows += [
                 {"estimate": "observed events (O)", "reference": "ENCALS", "value": e.observed,
                  "n_patients": n},

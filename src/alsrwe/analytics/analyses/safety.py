@@ -148,13 +148,20 @@ def _event_counts(cohort: Cohort, exposure: ibis.Table, settings: SafetySettings
     rows = ibis.union(*parts)
     counts: pd.DataFrame = rows.group_by(["stratum", "value"]).aggregate(
         events=rows.count(), patients=rows.patient_id.nunique()).execute()
+    return rate_table(counts, person_years, settings.level)
+
+
+def rate_table(counts: pd.DataFrame, person_years: float, level: float) -> pd.DataFrame:
+    """Events and patients per (stratum, value) → the ordered table of rates with exact limits
+    (also fed with counts added up over the sites of a federated network)."""
+    counts = counts[["stratum", "value", "events", "patients"]]
     if not (counts["stratum"] == "all").any():
         counts = pd.concat([pd.DataFrame([{"stratum": "all", "value": "any", "events": 0,
                                            "patients": 0}]), counts], ignore_index=True)
     order = {"all": 0, "serious": 1, "grade": 2, "term": 3}
     counts = counts.sort_values(["stratum", "value"], key=lambda s: s.map(order)
                                 if s.name == "stratum" else s).reset_index(drop=True)
-    rates = [incidence_rate(int(k), person_years, settings.level) for k in counts["events"]]
+    rates = [incidence_rate(int(k), person_years, level) for k in counts["events"]]
     counts["person_years"] = person_years
     counts["rate_per_100py"] = [r[0] for r in rates]
     counts["lower"] = [r[1] for r in rates]
@@ -243,27 +250,11 @@ class SafetyResult(ResultFrames):
 
     def to_frame(self) -> pd.DataFrame:
         """The incidence rates in human words and column names (terms, grades, units)."""
-        r, level = self.rates, f"{self.settings.level:.0%}"
-        return pd.DataFrame({
-            "by": r["stratum"].map(lambda v: STRATUM_WORDS.get(v, v)),
-            "category": [_category(a, b) for a, b in zip(r["stratum"], r["value"], strict=True)],
-            "events": r["events"], "patients with the event": r["patients"],
-            "patient-years": r["person_years"],
-            "incidence per 100 patient-years": r["rate_per_100py"],
-            f"{level} CI lower (exact Poisson)": r["lower"],
-            f"{level} CI upper (exact Poisson)": r["upper"]})
+        return rates_in_words(self.rates, self.settings)
 
     def csf_frame(self) -> pd.DataFrame:
         """The CSF flags at lumbar punctures, the limits in the column names."""
-        c, s = self.csf, self.settings
-        pleo, prot = f"> {s.csf_wbc_per_ul:g} cells/µL", f"> {s.csf_protein_mg_dl:g} mg/dL"
-        return pd.DataFrame({
-            "doses": c["doses"], "lumbar punctures": c["lumbar_punctures"],
-            "with a CSF white cell count": c["with_wbc"], f"pleocytosis ({pleo})": c["pleocytosis"],
-            "pleocytosis (%)": 100.0 * c["share_pleocytosis"],
-            "with a CSF protein": c["with_protein"],
-            f"raised protein ({prot})": c["raised_protein"],
-            "raised protein (%)": 100.0 * c["share_raised_protein"]})
+        return csf_in_words(self.csf, self.settings)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = json_safe({
@@ -274,6 +265,32 @@ class SafetyResult(ResultFrames):
             "rates": frame_records(self.rates), "csf": frame_records(self.csf),
         })
         return out
+
+
+def rates_in_words(r: pd.DataFrame, settings: SafetySettings) -> pd.DataFrame:
+    """A rate table (:func:`rate_table`) in human words and column names."""
+    level = f"{settings.level:.0%}"
+    return pd.DataFrame({
+        "by": r["stratum"].map(lambda v: STRATUM_WORDS.get(v, v)),
+        "category": [_category(a, b) for a, b in zip(r["stratum"], r["value"], strict=True)],
+        "events": r["events"], "patients with the event": r["patients"],
+        "patient-years": r["person_years"],
+        "incidence per 100 patient-years": r["rate_per_100py"],
+        f"{level} CI lower (exact Poisson)": r["lower"],
+        f"{level} CI upper (exact Poisson)": r["upper"]})
+
+
+def csf_in_words(c: pd.DataFrame, s: SafetySettings) -> pd.DataFrame:
+    """CSF flag counts and shares (:func:`csf_flag_shares`), the limits in the column names."""
+    pleo, prot = f"> {s.csf_wbc_per_ul:g} cells/µL", f"> {s.csf_protein_mg_dl:g} mg/dL"
+    return pd.DataFrame({
+        "doses": c["doses"], "lumbar punctures": c["lumbar_punctures"],
+        "with a CSF white cell count": c["with_wbc"],
+        f"pleocytosis ({pleo})": c["pleocytosis"],
+        "pleocytosis (%)": 100.0 * c["share_pleocytosis"],
+        "with a CSF protein": c["with_protein"],
+        f"raised protein ({prot})": c["raised_protein"],
+        "raised protein (%)": 100.0 * c["share_raised_protein"]})
 
 
 def safety_incidence(cohort: Cohort, settings: SafetySettings | None = None) -> SafetyResult:
@@ -302,5 +319,6 @@ def safety_incidence(cohort: Cohort, settings: SafetySettings | None = None) -> 
     return SafetyResult(settings, attrition, diagnostics, rates, frame, csf)
 
 
-__all__ = ["DAYS_PER_YEAR", "SafetyResult", "SafetySettings", "csf_flag_shares",
-           "exposure_table", "incidence_rate", "poisson_ci", "safety_incidence", "term_label"]
+__all__ = ["DAYS_PER_YEAR", "SafetyResult", "SafetySettings", "csf_flag_shares", "csf_in_words",
+           "exposure_table", "incidence_rate", "poisson_ci", "rate_table", "rates_in_words",
+           "safety_incidence", "term_label"]

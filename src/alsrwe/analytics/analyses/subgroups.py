@@ -149,7 +149,8 @@ def subgroup_labels(included: pd.DataFrame, baseline: pd.DataFrame,
     })
 
 
-def _order(variable: str, labels: pd.Series) -> list[str]:
+def label_order(variable: str, labels: pd.Series) -> list[str]:
+    """The labels present in ``labels`` in the order the report shows them."""
     preferred = {"SOD1 variant": ["A4V (p.Ala5Val)", "other variant"],
                  "onset region": ["bulbar", "spinal", "other"],
                  "ΔFRS at first dose": list(PROGRESSION_BANDS)}
@@ -158,26 +159,32 @@ def _order(variable: str, labels: pd.Series) -> list[str]:
     return first + [v for v in sorted(present) if v not in first]
 
 
+ROW_COLUMNS = ["variable", "subgroup", "n", "estimate", "lower", "upper", "note"]
+
+
+def subgroup_row(variable: str, label: str, n: int, est: PercentSlower | None) -> dict[str, Any]:
+    """One row of the table: the estimate, or "too few" (``est`` None) below the minimum."""
+    if est is None:
+        return {"variable": variable, "subgroup": label, "n": n, "estimate": math.nan,
+                "lower": math.nan, "upper": math.nan, "note": TOO_FEW}
+    unbounded = not (math.isfinite(est.lower) and math.isfinite(est.upper))
+    return {"variable": variable, "subgroup": label, "n": n, "estimate": est.estimate,
+            "lower": est.lower, "upper": est.upper,
+            "note": "interval unbounded" if unbounded else ""}
+
+
 def _estimate_rows(patients: pd.DataFrame, settings: SubgroupSettings) -> pd.DataFrame:
     rows = []
     for variable in VARIABLES:
-        for label in _order(variable, patients[variable]):
+        for label in label_order(variable, patients[variable]):
             chosen = patients[patients[variable] == label]
             n = len(chosen)
-            if n < settings.min_patients:
-                rows.append({"variable": variable, "subgroup": label, "n": n,
-                             "estimate": math.nan, "lower": math.nan, "upper": math.nan,
-                             "note": TOO_FEW})
-                continue
-            est = percent_slower(chosen["observed_rate_per_month"].to_numpy(np.float64),
-                                 chosen["expected_rate_per_month"].to_numpy(np.float64),
-                                 level=settings.level, interval=settings.interval)
-            unbounded = not (math.isfinite(est.lower) and math.isfinite(est.upper))
-            rows.append({"variable": variable, "subgroup": label, "n": n,
-                         "estimate": est.estimate, "lower": est.lower, "upper": est.upper,
-                         "note": "interval unbounded" if unbounded else ""})
-    return pd.DataFrame(rows, columns=["variable", "subgroup", "n", "estimate", "lower",
-                                       "upper", "note"])
+            est = None if n < settings.min_patients else percent_slower(
+                chosen["observed_rate_per_month"].to_numpy(np.float64),
+                chosen["expected_rate_per_month"].to_numpy(np.float64),
+                level=settings.level, interval=settings.interval)
+            rows.append(subgroup_row(variable, label, n, est))
+    return pd.DataFrame(rows, columns=ROW_COLUMNS)
 
 
 def _diagnostics(rows: pd.DataFrame, base: ProgressionResult,
@@ -192,14 +199,21 @@ def _diagnostics(rows: pd.DataFrame, base: ProgressionResult,
     return [sizes, *inherited]
 
 
+def included_with_baseline(cohort: Cohort, s: SubgroupSettings
+                           ) -> tuple[ProgressionResult, pd.DataFrame, pd.DataFrame]:
+    """The progression result, its included patients' rates and their baseline variables
+    (the input of :func:`subgroup_labels`; a federated site labels its patients with it)."""
+    base = progression(cohort, s.progression)
+    included = base.patients[base.patients["included"]][
+        ["patient_id", "delta_frs", "observed_rate_per_month", "expected_rate_per_month"]]
+    return base, included, _baseline(cohort, s.progression.drug)
+
+
 def subgroups(cohort: Cohort, settings: SubgroupSettings | None = None) -> SubgroupResult:
     """"% slower than expected" overall and per subgroup of the progression analysis'
     included patients (module doc); refusals of the progression analysis propagate."""
     s = settings or SubgroupSettings()
-    base = progression(cohort, s.progression)
-    included = base.patients[base.patients["included"]][
-        ["patient_id", "delta_frs", "observed_rate_per_month", "expected_rate_per_month"]]
-    baseline = _baseline(cohort, s.progression.drug)
+    base, included, baseline = included_with_baseline(cohort, s)
     ages = included.merge(baseline, on="patient_id", how="left")["age_at_first_dose"]
     age_cut = float(s.age_cut_years if s.age_cut_years is not None else ages.median())
     patients = subgroup_labels(included, baseline, age_cut)
@@ -211,5 +225,6 @@ def subgroups(cohort: Cohort, settings: SubgroupSettings | None = None) -> Subgr
                           patients, age_cut)
 
 
-__all__ = ["A4V", "SubgroupResult", "SubgroupSettings", "subgroup_labels",
-           "subgroups"]
+__all__ = ["A4V", "NOT_RECORDED", "ROW_COLUMNS", "TOO_FEW", "VARIABLES", "SubgroupResult",
+           "SubgroupSettings", "included_with_baseline", "label_order", "subgroup_labels",
+           "subgroup_row", "subgroups"]
