@@ -100,6 +100,17 @@ class SurvivalSpec(_Frozen):
         return ("treated", *self.covariates)
 
 
+_S = TypeVar("_S")
+
+
+def _named_assay(spec: _S, assay: NflAssay | None) -> _S:
+    """A pooled NfL value names its platform: each site choosing its own commonest would pool
+    platforms (convention 9)."""
+    if assay is None:
+        raise ValueError("a pooled NfL analysis names its assay (one platform for every site)")
+    return spec
+
+
 class SafetySpec(_Frozen):
     """Adverse events per 100 patient-years and CSF flags: the local analysis's settings."""
 
@@ -124,10 +135,7 @@ class NflSpec(_Frozen):
 
     @model_validator(mode="after")
     def _one_platform(self) -> NflSpec:
-        if self.settings.assay is None:
-            raise ValueError("a pooled NfL analysis names its assay (one platform for every "
-                             "site)")
-        return self
+        return _named_assay(self, self.settings.assay)
 
 
 class EarlyDelayedSpec(_Frozen):
@@ -187,10 +195,7 @@ class CarriersSpec(_Frozen):
 
     @model_validator(mode="after")
     def _one_platform(self) -> CarriersSpec:
-        if self.settings.assay is None:
-            raise ValueError("a pooled carrier analysis names its assay (one platform for "
-                             "every site)")
-        return self
+        return _named_assay(self, self.settings.assay)
 
 
 SummarySpec = (SafetySpec | RespondersSpec | NflSpec | EarlyDelayedSpec | SubgroupsSpec

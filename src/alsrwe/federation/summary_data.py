@@ -11,6 +11,7 @@ would compute on the union (``pooled_summaries``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,19 +77,8 @@ def subgroup_layout(cut: float) -> tuple[tuple[str, str], ...]:
 
 def summary_data(cohort: Cohort, spec: SummarySpec) -> tuple[frozenset[str], int, Tally]:
     """The patients, the rows they rest on and the tally of ``spec`` at this site."""
-    if isinstance(spec, SafetySpec):
-        return _safety(cohort, spec)
-    if isinstance(spec, RespondersSpec):
-        return _responders(cohort, spec)
-    if isinstance(spec, NflSpec):
-        return _nfl(cohort, spec)
-    if isinstance(spec, EarlyDelayedSpec):
-        return _early_delayed(cohort, spec)
-    if isinstance(spec, ObservedExpectedSpec):
-        return _observed_expected(cohort, spec)
-    if isinstance(spec, CarriersSpec):
-        return _carriers(cohort, spec)
-    return _subgroups(cohort, spec)
+    build: Callable[[Cohort, Any], tuple[frozenset[str], int, Tally]] = _BUILDERS[type(spec)]
+    return build(cohort, spec)
 
 
 def _one_round(vector: np.ndarray) -> Tally:
@@ -230,6 +220,12 @@ class SubgroupTally:
 def _subgroups(cohort: Cohort, spec: SubgroupsSpec) -> tuple[frozenset[str], int, Tally]:
     tally = SubgroupTally(cohort, spec)
     return _ids(tally.included), tally.rows, tally
+
+
+_BUILDERS: dict[type, Callable[[Cohort, Any], tuple[frozenset[str], int, Tally]]] = {
+    SafetySpec: _safety, RespondersSpec: _responders, NflSpec: _nfl,
+    EarlyDelayedSpec: _early_delayed, ObservedExpectedSpec: _observed_expected,
+    CarriersSpec: _carriers, SubgroupsSpec: _subgroups}
 
 
 __all__ = ["CARRIER_COUNTS", "CSF_COUNTS", "CSF_ROWS", "MOMENTS", "NFL_WINDOW", "OBSERVED_EXPECTED",
