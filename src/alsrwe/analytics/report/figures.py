@@ -42,12 +42,18 @@ class ReportFigure:
 
 
 def render(figure: Figure, key: str, caption: str) -> ReportFigure:
-    """Draw ``figure`` as SVG (ids seeded by ``key``, no date) and PNG, then close it."""
+    """Draw ``figure`` as SVG (ids seeded by ``key``, no date) and PNG, then close it.
+
+    The tight bounding box is measured once, for both formats: ``bbox_inches="tight"`` would
+    lay the figure out again inside each ``savefig`` (four draws per figure instead of three).
+    """
+    figure.draw_without_rendering()
+    bbox = figure.get_tightbbox().padded(plt.rcParams["savefig.pad_inches"])
     with plt.rc_context({"svg.hashsalt": key}):
         buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+        figure.savefig(buffer, format="svg", bbox_inches=bbox, metadata={"Date": None})
     raster = io.BytesIO()
-    figure.savefig(raster, format="png", dpi=PNG_DPI, bbox_inches="tight")
+    figure.savefig(raster, format="png", dpi=PNG_DPI, bbox_inches=bbox)
     plt.close(figure)
     text = buffer.getvalue()
     return ReportFigure(key, caption, text[text.index("<svg"):], raster.getvalue())
