@@ -37,12 +37,12 @@ from alsrwe.federation.pooled_summaries import (
     pooled_subgroups,
     welch_from_moments,
 )
-from alsrwe.federation.protocol import Answer, SubgroupsSpec, decode_message
+from alsrwe.federation.protocol import Answer, NflSpec, SubgroupsSpec, decode_message
 from alsrwe.federation.simulate import split_frames
 from alsrwe.federation.site_data import local_data
 from alsrwe.federation.survival_sums import Grid, coarsen
 from alsrwe.synth import CohortParams, generate_cohort
-from tests.federation.conftest import SIZES, Network, union_cohort
+from tests.federation.conftest import NAMES, SIZES, Network, union_cohort
 
 REL = 1e-8
 
@@ -86,6 +86,33 @@ def test_pooled_nfl_equals_the_union_except_the_median(network: Network) -> None
     assert frame[median].isna().all()  # a median is not a sum: not pooled
     assert_frames_close(frame.drop(columns=median), reference.drop(columns=median))
     assert (reference["patients"] >= 10).all()
+
+
+def test_a_window_of_one_or_two_patients_is_never_asked_for(
+        tmp_path: Path, parts: list[dict[str, pd.DataFrame]]) -> None:
+    """The coordinator first learns each window's pooled count; a window below 3 patients is
+    shown with its count only, and every site sends zeros for its moments."""
+    network = Network(tmp_path, parts)  # fresh ledgers: the shared network's NfL analysis
+    # has nearly the same patients, and the differencing rule would refuse this one
+    union = union_cohort(network.parts, NAMES)
+    probe = nfl_response(union, NflSettings(assay=NflAssay.SIMOA, weeks=tuple(range(100, 300, 2))))
+    sparse = probe.windows[probe.windows["n"].between(1, 2)]
+    assert len(sparse), "the synthetic cohort has a window reached by one or two patients"
+    week = int(sparse["week"].iloc[0])
+    spec = NflSpec(settings=NflSettings(assay=NflAssay.SIMOA, weeks=(12, week)))
+    pooled = pooled_nfl(network.coordinator, spec)
+    rows = pooled.result.windows.set_index("week")
+    local = nfl_response(union_cohort(network.parts, pooled.enrolment.roster), spec.settings)
+    reference = local.windows.set_index("week")
+    assert rows.loc[week, "n"] == reference.loc[week, "n"] <= 2
+    assert rows.loc[week, ["gmr", "lower", "upper"]].isna().all()
+    assert math.isclose(rows.loc[12, "gmr"], reference.loc[12, "gmr"], rel_tol=REL)
+    assert pooled.enrolment.rounds == 3  # enrolment, the windows' counts, their moments
+    for name in pooled.enrolment.roster:
+        tally = local_data(network.site(name).cohort(), spec).tally
+        assert tally is not None
+        sums = tally("sums", [1.0, 0.0]).reshape(2, -1)
+        assert not sums[1].any()
 
 
 def test_pooled_early_vs_delayed_equals_welch_on_the_union(network: Network) -> None:
@@ -144,7 +171,7 @@ def test_pooled_subgroups_equal_the_union_at_the_pooled_mean_age(network: Networ
     union = union_cohort(network.parts, pooled.enrolment.roster)
     result = pooled.result
     local = subgroups(union, SubgroupSettings(age_cut_years=result.age_cut_years))
-    assert pooled.enrolment.rounds == 3  # enrolment, the mean age, the subgroups
+    assert pooled.enrolment.rounds == 4  # enrolment, mean age, cell counts, moments
     ages = local.patients.merge(
         union.frame("patients")[["patient_id", "birth_year"]], on="patient_id")
     assert len(ages) == local.overall.n
@@ -157,7 +184,7 @@ def test_a_fixed_age_cut_needs_no_mean_round(tmp_path: Path,
     network = Network(tmp_path, parts)  # its own ledgers: no earlier cut to difference against
     spec = SubgroupsSpec(settings=SubgroupSettings(age_cut_years=47.0))
     pooled = pooled_subgroups(network.coordinator, spec)
-    assert pooled.enrolment.rounds == 2 and pooled.result.age_cut_years == 47.0
+    assert pooled.enrolment.rounds == 3 and pooled.result.age_cut_years == 47.0
     local = subgroups(union_cohort(network.parts, pooled.enrolment.roster), spec.settings)
     assert_frames_close(pooled.result.to_frame(), local.to_frame())
 

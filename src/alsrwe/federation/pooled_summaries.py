@@ -1,6 +1,8 @@
-"""The pooled one-round summaries: the local analyses' results from counts and moments.
+"""The pooled summaries: the local analyses' results from counts and moments.
 
-Each adds up the sites' vectors (``summary_data``) in one round (subgroups: two) and then
+Each adds up the sites' vectors (``summary_data``) in one round — two where the vector is
+made of cells of moments (the cells' counts, then the moments of the cells of at least
+``MIN_POOLED_CELL`` patients), three for subgroups (first the pooled mean age) — and then
 computes exactly what the local analysis computes on the union: the same rate table with
 Garwood limits, the same classes, geometric mean ratios and shares, Welch's interval and
 Fieller's. What is not a sum over patients is not pooled, and says so: the median NfL change,
@@ -55,8 +57,6 @@ from alsrwe.federation.summary_data import (
     CARRIER_COUNTS,
     CSF_COUNTS,
     CSF_ROWS,
-    MOMENTS,
-    NFL_WINDOW,
     OBSERVED_EXPECTED,
     SAFETY_STRATA,
     subgroup_layout,
@@ -65,6 +65,20 @@ from alsrwe.federation.survival_sums import Grid, kaplan_meier_pooled
 
 _NO_PATIENTS = pd.DataFrame({"patient_id": pd.Series([], dtype=str)})
 """The per-patient table of a pooled result: empty, those rows stay at the sites."""
+
+MIN_POOLED_CELL = 3
+"""A cell of moments is asked for only if this many patients of the network are in it
+(DataSHIELD's ``nfilter.tab``, domain-rules §9.6): fewer would show their values."""
+
+
+def _kept_cells(coordinator: Coordinator, enrolment: Enrolment, params: list[float],
+                minimum: int = MIN_POOLED_CELL) -> tuple[np.ndarray, np.ndarray]:
+    """Two rounds: the cells' pooled counts, then the moments of the cells with at least
+    ``minimum`` patients (the others come back as zeros); (counts, cells × moments)."""
+    counts = coordinator.total(enrolment, "totals", params)
+    keep = [1.0 if n >= minimum else 0.0 for n in counts]
+    sums = coordinator.total(enrolment, "sums", [*params, *keep])
+    return counts, sums.reshape(len(counts), -1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,22 +173,30 @@ def pooled_nfl(coordinator: Coordinator, spec: NflSpec | None = None) -> PooledR
     spec = spec or NflSpec()
     s = spec.settings
     enrolment = coordinator.enrol(spec)
-    total = coordinator.total(enrolment, "counts").reshape(len(s.weeks), len(NFL_WINDOW))
+    counts, total = _kept_cells(coordinator, enrolment, [])
     blood = s.kind in BLOOD_KINDS
-    rows = []
-    for week, (n, sum_log, sum_sq, below, base_below) in zip(s.weeks, total, strict=True):
+    rows: list[dict[str, float]] = []
+    for week, n, (_, sum_log, sum_sq, below, base_below) in zip(s.weeks, counts, total,
+                                                                strict=True):
         count = int(round(n))
+        if count < MIN_POOLED_CELL:  # not asked for: too few patients in the window
+            rows.append({"week": week, "n": count})
+            continue
         mean, sd = _mean_sd(count, sum_log, sum_sq)
-        half = _t(s.level, count - 1) * sd / math.sqrt(count) if count >= 2 else math.nan
-        gmr = math.exp(mean) if count else math.nan
+        half = _t(s.level, count - 1) * sd / math.sqrt(count)
+        gmr = math.exp(mean)
         rows.append({"week": week, "n": count, "gmr": gmr, "lower": math.exp(mean - half),
                      "upper": math.exp(mean + half), "gmr_percent_change": (gmr - 1.0) * 100.0,
                      "median_percent_change": math.nan,  # a median is not a sum
-                     "share_below_threshold": below / count if blood and count else math.nan,
+                     "share_below_threshold": below / count if blood else math.nan,
                      "share_below_threshold_at_baseline": base_below / count
-                     if blood and count else math.nan})
+                     if blood else math.nan})
     assay = s.assay.value if s.assay is not None else ""
-    result = NflResult(s, Attrition(enrolment.total_patients), [], assay, pd.DataFrame(rows),
+    windows = pd.DataFrame(rows, columns=["week", "n", "gmr", "lower", "upper",
+                                          "gmr_percent_change", "median_percent_change",
+                                          "share_below_threshold",
+                                          "share_below_threshold_at_baseline"])
+    result = NflResult(s, Attrition(enrolment.total_patients), [], assay, windows,
                        _NO_PATIENTS, None)
     return PooledResult(enrolment, result)
 
@@ -200,12 +222,12 @@ def pooled_early_delayed(coordinator: Coordinator,
     spec = spec or EarlyDelayedSpec()
     s = spec.settings
     enrolment = coordinator.enrol(spec)
-    total = coordinator.total(enrolment, "counts").reshape(2, 3)
-    (na, *_), (nb, *_) = total
-    if na < 2 or nb < 2:
-        raise FederationError("groups", f"needs ≥ 2 patients in each group over the network; "
-                                        f"early {int(na)}, delayed {int(nb)}",
-                              code="federation.pooled.too_few")
+    counts, total = _kept_cells(coordinator, enrolment, [])
+    na, nb = counts
+    if min(na, nb) < MIN_POOLED_CELL:
+        raise FederationError("groups", f"needs ≥ {MIN_POOLED_CELL} patients in each group "
+                                        f"over the network; early {int(na)}, delayed "
+                                        f"{int(nb)}", code="federation.pooled.too_few")
     diff, lower, upper = welch_from_moments(tuple(total[0]), tuple(total[1]), s.level)
     welch = Difference(diff, lower, upper, int(na), int(nb), "Welch t interval")
     means = {"early": float(total[0][1] / na), "delayed": float(total[1][1] / nb)}
@@ -239,17 +261,20 @@ def pooled_subgroups(coordinator: Coordinator,
             raise FederationError("age", "no included patient has a birth year: set "
                                          "age_cut_years", code="federation.pooled.too_few")
         cut = float(round(sum_age / n_age))  # ages are whole years: so is the cut
-    total = coordinator.total(enrolment, "sums", [cut]).reshape(-1, len(MOMENTS))
+    # a subgroup below min_patients has no estimate: its moments are not even asked for
+    counts, total = _kept_cells(coordinator, enrolment, [cut],
+                                max(s.min_patients, MIN_POOLED_CELL))
     overall = _percent_slower(total[0], s.level)
-    cells = dict(zip(subgroup_layout(cut), total[1:], strict=True))
+    layout = subgroup_layout(cut)
+    sizes = {cell: int(round(n)) for cell, n in zip(layout, counts[1:], strict=True)}
+    cells = dict(zip(layout, total[1:], strict=True))
     rows = []
     for variable in VARIABLES:
-        present = pd.Series([label for (v, label), m in cells.items()
-                             if v == variable and m[0] > 0])
+        present = pd.Series([label for (v, label), n in sizes.items() if v == variable and n])
         for label in label_order(variable, present):
-            moments = cells[(variable, label)]
-            n = int(round(moments[0]))
-            est = None if n < s.min_patients else _percent_slower(moments, s.level)
+            n = sizes[(variable, label)]
+            est = None if n < s.min_patients else _percent_slower(cells[(variable, label)],
+                                                                  s.level)
             rows.append(subgroup_row(variable, label, n, est))
     frame = pd.DataFrame(rows, columns=ROW_COLUMNS)
     result = SubgroupResult(s, Attrition(overall.n), [], overall, frame, _NO_PATIENTS,

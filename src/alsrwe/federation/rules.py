@@ -12,7 +12,7 @@ would let one patient through.
 | parameters / rows | ≤ 0.33 | ``nfilter.glm`` 0.33 | ≤ 0.10 (GLM) |
 | patients per level of a binary covariate | 0 or ≥ 3 | ``nfilter.tab`` 3 | — |
 | sites answering a round | ≥ 3 | — | 3 organisations |
-| rounds per analysis | 200 LMM, 40 Cox, 2 subgroups, 1 the others (+ enrolment) | — | — |
+| rounds per analysis (+ enrolment) | 200 LMM, 40 Cox, 3 / 2 / 1 summaries | — | — |
 | analyses per site in 30 days | 50 | — | — |
 | patients by which two analyses' sets differ | 0 or ≥ 5 | — (see below) | — |
 | one patient's share of a Cox risk-set weight | ≤ 0.9 | — | — |
@@ -30,10 +30,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_ROUNDS = {"lmm": 200, "cox": 40, "km": 1, "progression": 1, "safety": 1, "responders": 1,
-              "nfl": 1, "early_delayed": 1, "subgroups": 2, "observed_expected": 1,
+              "nfl": 2, "early_delayed": 2, "subgroups": 3, "observed_expected": 1,
               "carriers": 1}
 """Rounds after enrolment the honest algorithm needs, with room to spare for the iterative
-ones; a one-round summary gets one (subgroups two: the pooled mean age, then the cells)."""
+ones; a summary of counts gets one, a summary of cells of moments two (the cells' counts,
+then the moments of those large enough), subgroups three (first the pooled mean age)."""
 
 
 class DisclosureRules(BaseModel):

@@ -172,9 +172,10 @@ def _nfl(coordinator: Coordinator) -> Section:
                f"week {int(last['week'])} ({int(last['n'])} patients; 95% CI "
                f"{_fmt((last['lower'] - 1) * 100, 0)} to {_fmt((last['upper'] - 1) * 100, 0)}%).")
     method = ("Per window, the geometric mean ratio to baseline with its t interval from n, "
-              "Σ log ratio and Σ log ratio² added up across the sites in one round (one "
-              "platform for every site). Not pooled: the median change (a median is not a "
-              "sum) and the log-scale mixed model.")
+              "Σ log ratio and Σ log ratio² added up across the sites (one platform for every "
+              "site); the windows' counts first, then the sums of windows of at least 3 "
+              "patients. Not pooled: the median change (a median is not a sum) and the "
+              "log-scale mixed model.")
     return Section("nfl", _TITLES["nfl"], summary, method, {"windows": res.to_frame()},
                    enrolment=r.enrolment)
 
@@ -186,8 +187,9 @@ def _early_delayed(coordinator: Coordinator) -> Section:
                f"points (95% CI {_fmt(d.lower, 1)} to {_fmt(d.upper, 1)}), {d.n_early} early "
                f"and {d.n_delayed} delayed starters.")
     method = ("Welch's t interval from each group's n, Σ change and Σ change² added up across "
-              "the sites in one round; groups are confounded by whatever made the start early "
-              "(no randomisation). Not pooled: the mixed-model sensitivity and the NfL ratio.")
+              "the sites (the groups' counts first, then their sums, each group having at "
+              "least 3 patients); groups are confounded by whatever made the start early (no "
+              "randomisation). Not pooled: the mixed-model sensitivity and the NfL ratio.")
     tables = {"groups": r.groups if r.groups is not None else pd.DataFrame(),
               "difference": r.result.to_frame()}
     return Section("early_delayed", _TITLES["early_delayed"], summary, method, tables,

@@ -286,7 +286,7 @@ class Site:
             self._check_weights(data, spec, params)
             return cox_vector(data, spec, params)
         if data.tally is not None:
-            if isinstance(data.tally, SubgroupTally) and request.step == "sums":
+            if isinstance(data.tally, SubgroupTally) and request.step in ("totals", "sums"):
                 self._check_age_cut(data.tally, params, request.analysis.id)
             return data.tally(request.step, params)
         return progression_moments(data)
@@ -294,11 +294,11 @@ class Site:
     def _check_age_cut(self, tally: SubgroupTally, params: list[float], analysis: str) -> None:
         """Two age cuts that move 1 to 4 patients across them would difference those
         patients' rates out of the two answers: refuse a cut so close to an earlier one."""
-        if len(params) != 1 or not 0 <= params[0] <= 120:
-            raise Refused("params", "a subgroup round needs one age cut in 0–120 years",
+        if not params or not 0 <= params[0] <= 120:
+            raise Refused("params", "a subgroup round needs an age cut in 0–120 years",
                           code="federation.params.shape")
         for earlier in self.ledger.entries():
-            if earlier.get("kind") != "subgroups" or earlier.get("step") != "sums" \
+            if earlier.get("kind") != "subgroups" or earlier.get("step") not in ("totals", "sums") \
                     or earlier.get("status") != "answered" or not earlier.get("params") \
                     or earlier.get("analysis_id") == analysis:
                 continue

@@ -1,4 +1,4 @@
-"""A site's one-round summaries: counts and moments of the local report's other analyses.
+"""A site's summaries: counts and moments of the local report's other analyses.
 
 Each runs the local analysis's own code on the site's registry (safety incidence, responders,
 NfL windows, early vs delayed changes, progression's subgroups) and reduces its result to a
@@ -32,7 +32,7 @@ from alsrwe.analytics.analyses.subgroups import (
 from alsrwe.analytics.cohort.cohort import Cohort
 from alsrwe.domain.alsfrs import PROGRESSION_BANDS
 from alsrwe.domain.safety import AeTerm
-from alsrwe.federation.errors import FederationError
+from alsrwe.federation.errors import FederationError, Refused
 from alsrwe.federation.protocol import (
     CarriersSpec,
     EarlyDelayedSpec,
@@ -85,6 +85,30 @@ def _one_round(vector: np.ndarray) -> Tally:
     return lambda _step, _params: vector
 
 
+def included_cells(flags: list[float], cells: int) -> np.ndarray:
+    """The 0/1 flags of a "sums" round as a mask over ``cells`` (Refused when malformed)."""
+    if len(flags) != cells or any(f not in (0.0, 1.0) for f in flags):
+        raise Refused("params", f"a sums round names each of its {cells} cells with 0 or 1",
+                      code="federation.params.shape")
+    return np.array(flags, dtype=bool)
+
+
+class CellTally:
+    """Cells of moments, each with its patient count first: round 1 ("totals") sends only the
+    counts; round 2 ("sums") the moments of the cells the coordinator keeps — those whose pooled
+    count reached its minimum — and zeros for the others, so that a cell resting on one or two
+    patients of the network never shows their values (docs/federation.md)."""
+
+    def __init__(self, cells: np.ndarray) -> None:
+        self.cells = cells
+
+    def __call__(self, step: Step, params: list[float]) -> np.ndarray:
+        if step == "totals":
+            return self.cells[:, 0].copy()
+        keep = included_cells(params, len(self.cells))
+        return np.where(keep[:, None], self.cells, 0.0).ravel()
+
+
 def _ids(frame: pd.DataFrame) -> frozenset[str]:
     return frozenset(frame["patient_id"].astype(str))
 
@@ -119,24 +143,24 @@ def _nfl(cohort: Cohort, spec: NflSpec) -> tuple[frozenset[str], int, Tally]:
     s = spec.settings
     result = nfl_response(cohort, s)
     w = result.patients
-    vector = []
+    cells = []
     for week in s.weeks:
         part = w[w["week"] == week]
         logs = np.log(part["ratio"].to_numpy(np.float64))
-        vector += [float(logs.size), float(logs.sum()), float(logs @ logs),
-                   float((part["value"] < s.threshold_pg_ml).sum()),
-                   float((part["baseline"] < s.threshold_pg_ml).sum())]
+        cells.append([float(logs.size), float(logs.sum()), float(logs @ logs),
+                      float((part["value"] < s.threshold_pg_ml).sum()),
+                      float((part["baseline"] < s.threshold_pg_ml).sum())])
     rows = len(w) + w["patient_id"].nunique()  # window values and the baselines they divide
-    return _ids(w), rows, _one_round(np.array(vector))
+    return _ids(w), rows, CellTally(np.array(cells))
 
 
 def _early_delayed(cohort: Cohort, spec: EarlyDelayedSpec) -> tuple[frozenset[str], int, Tally]:
     frame, _ = change_frame(cohort, spec.settings)
-    vector = []
+    cells = []
     for early in (True, False):
         x = frame.loc[frame["early"] == early, "change"].to_numpy(np.float64)
-        vector += [float(x.size), float(x.sum()), float(x @ x)]
-    return _ids(frame), 2 * len(frame), _one_round(np.array(vector))
+        cells.append([float(x.size), float(x.sum()), float(x @ x)])
+    return _ids(frame), 2 * len(frame), CellTally(np.array(cells))
 
 
 OBSERVED_EXPECTED = ("n_rates", "sum_observed", "sum_delta_frs", "sum_pro_act", "n_survival",
@@ -184,8 +208,9 @@ def moments(o: np.ndarray, e: np.ndarray) -> list[float]:
 
 
 class SubgroupTally:
-    """Round 1: n, Σ age and n with an age (the pooled mean is the default cut); round 2: the
-    six moments of every subgroup at the cut the coordinator sends."""
+    """Round 1 ("counts"): n, Σ age and n with an age (the pooled mean is the default cut);
+    then, at the cut the coordinator sends, the cells' counts ("totals") and the six moments
+    of the cells it keeps ("sums"), as :class:`CellTally`."""
 
     def __init__(self, cohort: Cohort, spec: SubgroupsSpec) -> None:
         base, self.included, self.baseline = included_with_baseline(cohort, spec.settings)
@@ -199,17 +224,18 @@ class SubgroupTally:
         if step == "counts":
             return np.array([float(len(self.included)), float(self.ages.sum()),
                              float(self.ages.size)])
-        return np.array(self.at_cut(params[0]))
+        return CellTally(self.at_cut(params[0]))(step, params[1:])
 
-    def at_cut(self, cut: float) -> list[float]:
+    def at_cut(self, cut: float) -> np.ndarray:
+        """The moments of all included patients, then of each subgroup of the layout."""
         labelled = subgroup_labels(self.included, self.baseline, cut)
         o = labelled["observed_rate_per_month"].to_numpy(np.float64)
         e = labelled["expected_rate_per_month"].to_numpy(np.float64)
-        out = moments(o, e)
+        out = [moments(o, e)]
         for variable, label in subgroup_layout(cut):
             chosen = (labelled[variable] == label).to_numpy(bool)
-            out += moments(o[chosen], e[chosen])
-        return out
+            out.append(moments(o[chosen], e[chosen]))
+        return np.array(out)
 
     def between(self, a: float, b: float) -> int:
         """Patients whose age group differs between cuts ``a`` and ``b``."""
@@ -229,5 +255,5 @@ _BUILDERS: dict[type, Callable[[Cohort, Any], tuple[frozenset[str], int, Tally]]
 
 
 __all__ = ["CARRIER_COUNTS", "CSF_COUNTS", "CSF_ROWS", "MOMENTS", "NFL_WINDOW", "OBSERVED_EXPECTED",
-           "SAFETY_STRATA", "SubgroupTally", "Tally", "age_labels", "moments", "subgroup_layout",
-           "summary_data"]
+           "SAFETY_STRATA", "CellTally", "SubgroupTally", "Tally", "age_labels", "included_cells",
+           "moments", "subgroup_layout", "summary_data"]
