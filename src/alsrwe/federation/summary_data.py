@@ -57,8 +57,6 @@ SAFETY_STRATA: tuple[tuple[str, str], ...] = (
 
 CSF_ROWS = ("first dose (pre-treatment)", "later doses", "all doses")
 CSF_COUNTS = ("lumbar_punctures", "with_wbc", "pleocytosis", "with_protein", "raised_protein")
-NFL_WINDOW = ("n", "sum_log", "sum_log_sq", "below", "below_at_baseline")
-MOMENTS = ("n", "sum_o", "sum_e", "sum_oo", "sum_ee", "sum_oe")
 
 
 def age_labels(cut: float) -> tuple[str, str]:
@@ -254,6 +252,6 @@ _BUILDERS: dict[type, Callable[[Cohort, Any], tuple[frozenset[str], int, Tally]]
     CarriersSpec: _carriers, SubgroupsSpec: _subgroups}
 
 
-__all__ = ["CARRIER_COUNTS", "CSF_COUNTS", "CSF_ROWS", "MOMENTS", "NFL_WINDOW", "OBSERVED_EXPECTED",
-           "SAFETY_STRATA", "CellTally", "SubgroupTally", "Tally", "age_labels", "included_cells",
-           "moments", "subgroup_layout", "summary_data"]
+__all__ = ["CARRIER_COUNTS", "CSF_COUNTS", "CSF_ROWS", "OBSERVED_EXPECTED", "SAFETY_STRATA",
+           "CellTally", "SubgroupTally", "Tally", "age_labels", "included_cells", "moments",
+           "subgroup_layout", "summary_data"]
