@@ -44,7 +44,7 @@ class RawFolder:
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _folder_problems(directory: Path) -> list[Problem]:
+def folder_problems(directory: Path) -> list[Problem]:
     """Every entry of the folder that is not one of the format's files."""
     problems = []
     by_lower = {name.lower(): name for name in FILENAMES}
@@ -91,7 +91,7 @@ def _read_file(path: Path, progress: Progress = NO_PROGRESS,
         rows, ragged = [], []
         for values in reader:
             line = reader.line_num
-            if not any(v.strip() for v in values):
+            if not "".join(values).strip():
                 continue
             if len(values) != len(header):
                 ragged.append((line, len(values)))
@@ -117,9 +117,28 @@ def _header_problems(spec: TableSpec, header: Sequence[str]) -> list[Problem]:
     return problems
 
 
+def _extra_columns(spec: TableSpec, header: Sequence[str]) -> list[str]:
+    return [name for name in header if name not in spec.columns]
+
+
+def ignored_columns(directory: Path) -> dict[str, list[str]]:
+    """The columns of each file's header that are not the format's (read from the headers
+    alone, for an unchanged re-import that reads no rows)."""
+    found = {}
+    for spec in TABLES:
+        path = directory / spec.filename
+        if not path.exists():
+            continue
+        with open_text(path) as handle:
+            header = [name.strip() for name in next(csv.reader(handle), [])]
+        if extra := _extra_columns(spec, header):
+            found[spec.name] = extra
+    return found
+
+
 def read_folder(directory: Path, progress: Progress = NO_PROGRESS) -> RawFolder:
     """Read the format's files present in ``directory`` as text; report all else."""
-    folder = RawFolder(problems=_folder_problems(directory))
+    folder = RawFolder(problems=folder_problems(directory))
     unreadable = {p.file for p in folder.problems}
     for spec in TABLES:
         path = directory / spec.filename
@@ -137,11 +156,10 @@ def read_folder(directory: Path, progress: Progress = NO_PROGRESS) -> RawFolder:
             continue
         folder.problems += [Problem(None, f"has {width} cells, the header has {len(header)}",
                                     file=spec.filename, row=line) for line, width in ragged]
-        extra = [name for name in header if name not in spec.columns]
-        if extra:
+        if extra := _extra_columns(spec, header):
             folder.ignored_columns[spec.name] = extra
         folder.tables[spec.name] = RawTable(TABLES_BY_NAME[spec.name], header, rows)
     return folder
 
 
-__all__ = ["RawFolder", "RawTable", "read_folder"]
+__all__ = ["RawFolder", "RawTable", "folder_problems", "ignored_columns", "read_folder"]

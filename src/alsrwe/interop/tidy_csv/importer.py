@@ -25,23 +25,29 @@ from alsrwe.domain.plausibility import (
     PlausibilitySettings,
     check_batch,
 )
-from alsrwe.domain.tidy_format import FILENAMES, TABLES_BY_NAME
+from alsrwe.domain.tidy_format import FILENAMES, TABLES, TABLES_BY_NAME
 from alsrwe.interop.progress import NO_PROGRESS, Progress
-from alsrwe.interop.tidy_csv.files import RawFolder, read_folder
+from alsrwe.interop.tidy_csv.digest import folder_digest
+from alsrwe.interop.tidy_csv.files import RawFolder, ignored_columns, read_folder
 from alsrwe.interop.tidy_csv.manifest import exported_at
 from alsrwe.interop.tidy_csv.rows import TextRow, batch_of, batch_of_rows
 from alsrwe.store.db import unit_of_work
+from alsrwe.store.writes import UnchangedImport, earlier_import, record_if_unchanged
 from alsrwe.store.writes.imports import ImportSource, judge_batch, write_batch
 
 
 @dataclass(slots=True)
 class ImportReport:
     """What an import did: (inserted, updated, unchanged) per file, columns it ignored, and
-    how many plausibility warnings were confirmed."""
+    how many plausibility warnings were confirmed (by the earlier import, for an unchanged
+    re-import)."""
 
     counts: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)
     confirmed_warnings: int = 0
+    unchanged_since: int | None = None
+    """The earlier import this one repeated, when its files, options and the registry were
+    unchanged since (nothing was read or written)."""
 
 
 def _folder(directory: Path) -> Path:
@@ -60,6 +66,19 @@ def _read(directory: Path, today: date, progress: Progress = NO_PROGRESS,
     return folder, batch, problems
 
 
+def _record_if_unchanged(engine: Engine, directory: Path, digest: str,
+                         actor: str) -> UnchangedImport | None:
+    """Asked in a read-only transaction first: the write lock is taken only to record a
+    repeat (and the fingerprint compared again under it)."""
+    with unit_of_work(engine, read_only=True) as session:
+        if earlier_import(session, digest) is None:
+            return None
+    files = {spec.name: spec.filename for spec in TABLES if (directory / spec.filename).exists()}
+    with unit_of_work(engine) as session:
+        return record_if_unchanged(session, digest, actor=actor, source=str(directory),
+                                   files=files)
+
+
 def import_tidy(engine: Engine, directory: Path, *, today: date, actor: str = "alsrwe import",
                 accept_warnings: bool = False, overwrite_newer: bool = False,
                 settings: PlausibilitySettings = DEFAULT_SETTINGS,
@@ -69,11 +88,21 @@ def import_tidy(engine: Engine, directory: Path, *, today: date, actor: str = "a
     ``accept_warnings`` confirms every plausibility warning (``--accept-warnings``); without
     it a warning passes only when its row lists its code in ``confirmed_warnings``. A folder
     that ``alsrwe export`` wrote refuses every row that would overwrite a change made after
-    the export, unless ``overwrite_newer`` (``--overwrite-newer``).
+    the export, unless ``overwrite_newer`` (``--overwrite-newer``). A re-import of the same
+    files with the same options into a registry unchanged since is recognised by its
+    fingerprint and recorded without reading the rows (:mod:`alsrwe.store.writes.reimport`).
     """
+    digest = folder_digest(directory, today=today, accept_warnings=accept_warnings,
+                           overwrite_newer=overwrite_newer, settings=settings)
+    if digest is not None:
+        unchanged = _record_if_unchanged(engine, directory, digest, actor)
+        if unchanged is not None:
+            progress(f"unchanged since import {unchanged.same_as}", 1, 1)
+            return ImportReport(unchanged.counts, ignored_columns(directory),
+                                unchanged.confirmed_warnings, unchanged_since=unchanged.same_as)
     folder, batch, problems = _read(directory, today, progress)
     files = {name: TABLES_BY_NAME[name].filename for name in folder.tables}
-    source = ImportSource(str(directory), files, exported_at(directory), overwrite_newer)
+    source = ImportSource(str(directory), files, exported_at(directory), overwrite_newer, digest)
     report = write_import(engine, batch, problems, source=source, today=today, actor=actor,
                           accept_warnings=accept_warnings, settings=settings, progress=progress)
     report.ignored_columns = folder.ignored_columns

@@ -64,3 +64,9 @@ class ImportRun(Base):
     source: Mapped[str] = mapped_column(String(500))
     files: Mapped[dict[str, str] | None] = mapped_column(JSON)
     """The file each table was read from (``{"alsfrs": "alsfrs.csv", …}``)."""
+    fingerprint: Mapped[str | None] = mapped_column(String(64), index=True)
+    """The files' bytes, the import's settings and date, and the registry version it left,
+    digested (migration 0010): an equal fingerprint later means an unchanged re-import."""
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """What it read, for an unchanged re-import to report without reading it again: the
+    records per table (``{"records": {"patients": 300, …}, "confirmed_warnings": 2}``)."""

@@ -37,8 +37,9 @@ from alsrwe.store.audit import audit_value, record_audit
 from alsrwe.store.reads.histories import load_histories, pseudonym_keys
 from alsrwe.store.reads.patients import ID_CHUNK, patient_ids
 from alsrwe.store.writes.records import MODELS, key_columns, stored_warnings, warning_codes
+from alsrwe.store.writes.reimport import import_summary, registry_fingerprint
 from alsrwe.store.writes.upsert import UpsertPlan, apply_upsert, plan_upsert, upsert
-from alsrwe.store.writes.versions import version_stamp
+from alsrwe.store.writes.versions import registry_version, version_stamp
 
 IDENTITY_CHANGES = frozenset({SITE_CHANGED, SEX_CHANGED, BIRTH_YEAR_CHANGED})
 """Warnings about the import's change to a patient, not about the stored patient: confirmed,
@@ -73,6 +74,10 @@ class ImportSource:
     files: Mapping[str, str] = field(default_factory=dict)
     exported_at: dt.datetime | None = None
     overwrite_newer: bool = False
+    digest: str | None = None
+    """The reader's digest of its files and settings (tidy CSV): kept, bound to the registry
+    version the write leaves, so that an unchanged re-import is recognised
+    (:mod:`alsrwe.store.writes.reimport`)."""
 
 
 def _newer_conflicts(plan: UpsertPlan, table: str, lines: Sequence[int | None],
@@ -153,16 +158,6 @@ class JudgedBatch:
     version: tuple[int, int, int]
 
 
-def registry_version(session: Session) -> tuple[int, int, int]:
-    """(patients, Σ revision, highest id): changes with every registration and every change
-    of a patient or of one of their records — the revision triggers raise it in the database
-    itself (migration 0004), so no writer can change what the rulebook reads without it."""
-    found = session.execute(select(func.count(models.Patient.id),
-                                   func.coalesce(func.sum(models.Patient.revision), 0),
-                                   func.coalesce(func.max(models.Patient.id), 0))).one()
-    return int(found[0]), int(found[1]), int(found[2])
-
-
 def judge_batch(session: Session, batch: Batch, *, today: dt.date,
                 read_problems: Sequence[Problem] = (), accept_warnings: bool = False,
                 settings: PlausibilitySettings = DEFAULT_SETTINGS) -> JudgedBatch:
@@ -221,6 +216,10 @@ def write_batch(
     raise_problems(conflicts)
     confirmed = [p for problems in check.confirmed.values() for p in problems]
     written.confirmed_warnings = len(confirmed)
+    if origin.digest is not None:
+        run.fingerprint = registry_fingerprint(session, origin.digest)
+        run.summary = import_summary({table: sum(counts) for table, counts
+                                      in written.counts.items()}, len(confirmed))
     record_audit(session, actor=actor, action="import", entity="tidy_csv", detail={
         "source": origin.source, "import_id": run.id, "files": dict(origin.files),
         "counts": written.counts, "inserted": written.inserted, "updated": written.updated,

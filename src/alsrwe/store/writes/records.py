@@ -88,6 +88,8 @@ def duplicate_problems(session: Session, patient_id: int, entry: RecordEntry,
 
 def stored_warnings(accepted: Sequence[Problem]) -> ConfirmedWarnings | None:
     """The confirmed warnings as kept with the record: code and message, by code."""
+    if not accepted:
+        return None
     kept = {p.code: {"code": p.code, "message": p.rule} for p in accepted}
     return [kept[code] for code in sorted(kept)] or None
 

@@ -16,7 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, insert, select, update
+from sqlalchemy import ColumnDefault, Row, Table, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from alsrwe.store.models import Base
@@ -113,12 +114,73 @@ def apply_upsert(session: Session, plan: UpsertPlan,
                 **({"version": old.version + 1} if versioned(plan.model) else {})}
                for index, old in plan.updates]
     table = cast(Table, plan.model.__table__)
-    for chunk in _chunks(inserts):
-        session.execute(insert(table), list(chunk))  # Core: one executemany
+    insert_many(session, table, inserts)
     for chunk in _chunks(updates):
         session.execute(update(plan.model), list(chunk))
     session.flush()
     return plan.counts
+
+
+def _with_defaults(table: Table, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The columns an insert of ``rows`` writes: theirs, then those with a Python default."""
+    given = list(dict.fromkeys(name for row in rows[:1] for name in row))
+    return given + [c.name for c in table.c
+                    if isinstance(c.default, ColumnDefault) and c.name not in given]
+
+
+def _defaults(table: Table, names: Sequence[str]) -> dict[str, Any]:
+    """Each column's Python default, computed once for the whole insert (as Core would per
+    statement): a scalar, or the value of a function without arguments (``utc_now``)."""
+    found = {}
+    for name in names:
+        default = table.c[name].default
+        if isinstance(default, ColumnDefault):
+            found[name] = default.arg if default.is_scalar else default.arg(None)
+    return found
+
+
+def _bound_rows(table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]],
+                dialect: Dialect) -> list[tuple[Any, ...]]:
+    """The rows as the driver takes them: each column's bind processor (the dialect's own:
+    vocabularies as text, JSON, SQLite dates as ISO text) applied once per value."""
+    defaults = _defaults(table, names)
+    processors = [dialect.type_descriptor(table.c[name].type).bind_processor(dialect)
+                  for name in names]
+    columns = [[row.get(name, defaults.get(name)) for row in rows] for name in names]
+    for index, process in enumerate(processors):
+        if process is not None:
+            columns[index] = [None if value is None else process(value)
+                              for value in columns[index]]
+    return list(zip(*columns, strict=True))
+
+
+def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) in the session's transaction, at the
+    driver's speed: ``COPY`` on PostgreSQL, one ``executemany`` per chunk on SQLite.
+
+    Core's ``insert`` builds every row's parameters through the compiler, which cost more
+    than SQLite's own insert (docs/benchmarks.md, "Import"); here each column's values are
+    converted once by the same type processors and handed to the driver as tuples.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    names = _with_defaults(table, rows)
+    bound = _bound_rows(table, names, rows, dialect)
+    quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
+    target = dialect.identifier_preparer.format_table(table)
+    if dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
+                f"COPY {target} ({quoted}) FROM STDIN") as copy:
+            for values in bound:
+                copy.write_row(values)
+        return
+    marks = ", ".join("?" for _ in names)
+    statement = f"INSERT INTO {target} ({quoted}) VALUES ({marks})"
+    for chunk in _chunks(bound):
+        connection.exec_driver_sql(statement, list(chunk))
 
 
 def upsert(session: Session, model: type[Base], rows: Sequence[dict[str, Any]],

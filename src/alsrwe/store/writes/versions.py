@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alsrwe.domain.errors import StaleVersion
+from alsrwe.store import models
 from alsrwe.store.audit import audit_value
 from alsrwe.store.models.base import Base, utc_now
 
@@ -56,4 +57,14 @@ def version_stamp(actor: str) -> dict[str, Any]:
     return {"changed_at": utc_now(), "changed_by": actor}
 
 
-__all__ = ["lock_current", "stamp", "version_stamp"]
+def registry_version(session: Session) -> tuple[int, int, int]:
+    """(patients, Σ revision, highest id): changes with every registration and every change
+    of a patient or of one of their records — the revision triggers raise it in the database
+    itself (migration 0004), so no writer can change what the rulebook reads without it."""
+    found = session.execute(select(func.count(models.Patient.id),
+                                   func.coalesce(func.sum(models.Patient.revision), 0),
+                                   func.coalesce(func.max(models.Patient.id), 0))).one()
+    return int(found[0]), int(found[1]), int(found[2])
+
+
+__all__ = ["lock_current", "registry_version", "stamp", "version_stamp"]
