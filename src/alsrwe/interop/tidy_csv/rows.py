@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from alsrwe.domain import cells
 from alsrwe.domain.alsfrs import ITEM_COLUMNS
@@ -34,6 +34,37 @@ from alsrwe.interop.tidy_csv.files import RawFolder
 T = TypeVar("T")
 
 
+MEMO_CELLS = 65_536
+"""Distinct cells a batch remembers the parsing of before it forgets them all (bounded
+memory: about 10 MB)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Broken:
+    """The rule a remembered cell broke."""
+
+    rule: str
+    code: str
+
+
+class CellMemo(dict[tuple[Any, ...], Any]):
+    """Parsed cells by (parser, text, options), shared by the rows of a batch.
+
+    A registry's files repeat the same pseudonyms, dates, kinds, units and ratings on row
+    after row; the cell parsers (:mod:`alsrwe.domain.cells`) are pure and return immutable
+    values, so each distinct cell is parsed once and its value, or the rule it broke, is the
+    one parsing it again would give.
+    """
+
+    def remember(self, key: tuple[Any, ...], value: Any) -> None:
+        if len(self) >= MEMO_CELLS:
+            self.clear()
+        self[key] = value
+
+
+_UNSEEN = object()
+
+
 @dataclass(slots=True)
 class RowReader:
     """Reads the cells of one row, turning each broken rule into a placed Problem."""
@@ -42,14 +73,24 @@ class RowReader:
     line: int | None
     row: dict[str, str]
     problems: list[Problem] = field(default_factory=list)
+    memo: CellMemo | None = None
 
     def cell(self, column: str, parse: Callable[..., T | None], *args: Any,
              **kwargs: Any) -> T | None:
-        try:
-            return parse(restore_formula(self.row.get(column, "")), *args, **kwargs)
-        except DomainError as error:
-            self.fail(column, error.rule, error.code)
-        return None
+        raw = self.row.get(column, "")
+        key = (parse, raw, args, *kwargs.items())
+        found = _UNSEEN if self.memo is None else self.memo.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            try:
+                found = parse(restore_formula(raw), *args, **kwargs)
+            except DomainError as error:
+                found = _Broken(error.rule, error.code)
+            if self.memo is not None:
+                self.memo.remember(key, found)
+        if type(found) is _Broken:
+            self.fail(column, found.rule, found.code)
+            return None
+        return cast(T | None, found)
 
     def build(self, column: str, builder: Callable[..., T], **values: Any) -> T | None:
         """Build the record; a domain error names its field when it is one of the row's
@@ -163,13 +204,13 @@ class TextRow:
 def batch_of_rows(tables: Mapping[str, Iterable[TextRow]], today: date,
                   problems: Iterable[Problem] = ()) -> tuple[Batch, list[Problem]]:
     """The records of every text row, as a batch, and every problem met building them."""
-    batch, found = Batch(), list(problems)
+    batch, found, memo = Batch(), list(problems), CellMemo()
     for name, rows in tables.items():
         read = ROW_READERS[name]
         kept: list[Row[Any]] = []
         for text in rows:
             values = text.values
-            reader = RowReader(text.file, text.line, values)
+            reader = RowReader(text.file, text.line, values, memo=memo)
             if name == "patients":
                 batch.listed.add(restore_formula(values.get("patient_id", "").strip()))
             pseudonym = reader.cell("patient_id", cells.text) or ""
@@ -192,4 +233,4 @@ def batch_of(folder: RawFolder, today: date) -> tuple[Batch, list[Problem]]:
     return batch_of_rows(tables, today, folder.problems)
 
 
-__all__ = ["ROW_READERS", "RowReader", "TextRow", "batch_of", "batch_of_rows"]
+__all__ = ["ROW_READERS", "CellMemo", "RowReader", "TextRow", "batch_of", "batch_of_rows"]
