@@ -9,7 +9,7 @@ and carries on, then hands the typed values to the record's builder in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar, cast
@@ -29,7 +29,7 @@ from alsrwe.domain.records import (
     patient_entry,
 )
 from alsrwe.domain.tidy_format import CONFIRMED_WARNINGS, restore_formula, split_warnings
-from alsrwe.interop.tidy_csv.files import RawFolder
+from alsrwe.interop.tidy_csv.files import RawFolder, RawTable
 
 T = TypeVar("T")
 
@@ -226,10 +226,20 @@ def batch_of_rows(tables: Mapping[str, Iterable[TextRow]], today: date,
     return batch, found
 
 
+def _consumed(table: RawTable) -> Iterator[TextRow]:
+    """The table's rows as text rows, each let go of once built (the folder's text need not
+    stay in memory beside the records built from it)."""
+    rows, table.rows = table.rows, []
+    rows.reverse()
+    while rows:
+        line, values = rows.pop()
+        yield TextRow(table.spec.filename, line, values)
+
+
 def batch_of(folder: RawFolder, today: date) -> tuple[Batch, list[Problem]]:
-    """The records of every row of a tidy CSV folder, as a batch, and every problem met."""
-    tables = {name: [TextRow(table.spec.filename, line, values) for line, values in table.rows]
-              for name, table in folder.tables.items()}
+    """The records of every row of a tidy CSV folder, as a batch, and every problem met.
+    The folder's rows are consumed."""
+    tables = {name: _consumed(table) for name, table in folder.tables.items()}
     return batch_of_rows(tables, today, folder.problems)
 
 

@@ -101,73 +101,79 @@ def apply_upsert(session: Session, plan: UpsertPlan,
     """Write a plan; ``provenance`` (import id, who, when) and each row's number in its file
     are stamped on every written row of a versioned table."""
     stamped = versioned(plan.model) and provenance is not None
+    constant = dict(provenance or {}) if stamped else {}
+    numbers = row_numbers if row_numbers is not None else [None] * len(plan.rows)
 
     def written(index: int) -> dict[str, Any]:
         row = dict(plan.rows[index])
         if stamped:
-            row.update(provenance or {})
-            row["import_row"] = row_numbers[index] if row_numbers is not None else None
+            row.update(constant)
+            row["import_row"] = numbers[index]
         return row
 
-    inserts = [written(index) for index in plan.inserts]
     updates = [{"id": old.id, **written(index),
                 **({"version": old.version + 1} if versioned(plan.model) else {})}
                for index, old in plan.updates]
     table = cast(Table, plan.model.__table__)
-    insert_many(session, table, inserts)
+    per_row = {"import_row": [numbers[index] for index in plan.inserts]} if stamped else {}
+    insert_many(session, table, [plan.rows[index] for index in plan.inserts], constant, per_row)
     for chunk in _chunks(updates):
         session.execute(update(plan.model), list(chunk))
     session.flush()
     return plan.counts
 
 
-def _with_defaults(table: Table, rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The columns an insert of ``rows`` writes: theirs, then those with a Python default."""
-    given = list(dict.fromkeys(name for row in rows[:1] for name in row))
-    return given + [c.name for c in table.c
-                    if isinstance(c.default, ColumnDefault) and c.name not in given]
-
-
-def _defaults(table: Table, names: Sequence[str]) -> dict[str, Any]:
-    """Each column's Python default, computed once for the whole insert (as Core would per
-    statement): a scalar, or the value of a function without arguments (``utc_now``)."""
+def _defaults(table: Table, given: Sequence[str]) -> dict[str, Any]:
+    """The Python default of each column not ``given``, computed once for the whole insert
+    (as Core does per statement): a scalar, or the value of a function without arguments."""
     found = {}
-    for name in names:
-        default = table.c[name].default
-        if isinstance(default, ColumnDefault):
-            found[name] = default.arg if default.is_scalar else default.arg(None)
+    for column in table.c:
+        default = column.default
+        if column.name not in given and isinstance(default, ColumnDefault):
+            found[column.name] = default.arg if default.is_scalar else default.arg(None)
     return found
 
 
-def _bound_rows(table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]],
-                dialect: Dialect) -> list[tuple[Any, ...]]:
-    """The rows as the driver takes them: each column's bind processor (the dialect's own:
-    vocabularies as text, JSON, SQLite dates as ISO text) applied once per value."""
-    defaults = _defaults(table, names)
-    processors = [dialect.type_descriptor(table.c[name].type).bind_processor(dialect)
-                  for name in names]
-    columns = [[row.get(name, defaults.get(name)) for row in rows] for name in names]
-    for index, process in enumerate(processors):
+def _bound_columns(table: Table, rows: Sequence[Mapping[str, Any]],
+                   constant: Mapping[str, Any], per_row: Mapping[str, Sequence[Any]],
+                   dialect: Dialect) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The columns an insert writes and its rows as the driver takes them: each column's
+    bind processor (the dialect's own: vocabularies as text, JSON, SQLite dates as ISO text)
+    applied once per value, and once for a value every row shares (provenance, defaults)."""
+    own = list(dict.fromkeys(name for row in rows[:1] for name in row))
+    shared = {**constant, **_defaults(table, [*own, *constant, *per_row])}
+    names = [*own, *per_row, *shared]
+    columns: list[list[Any]] = []
+    for name in names:
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if name in shared:
+            value = shared[name]
+            columns.append([value if value is None or process is None else process(value)]
+                           * len(rows))
+            continue
+        values = list(per_row[name]) if name in per_row else [row.get(name) for row in rows]
         if process is not None:
-            columns[index] = [None if value is None else process(value)
-                              for value in columns[index]]
-    return list(zip(*columns, strict=True))
+            values = [None if value is None else process(value) for value in values]
+        columns.append(values)
+    return names, list(zip(*columns, strict=True))
 
 
-def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (dicts with the same keys) in the session's transaction, at the
+def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]],
+                constant: Mapping[str, Any] | None = None,
+                per_row: Mapping[str, Sequence[Any]] | None = None) -> None:
+    """Insert ``rows`` (dicts with the same keys), plus the ``constant`` columns every row
+    shares and the ``per_row`` columns given as lists, in the session's transaction, at the
     driver's speed: ``COPY`` on PostgreSQL, one ``executemany`` per chunk on SQLite.
 
     Core's ``insert`` builds every row's parameters through the compiler, which cost more
     than SQLite's own insert (docs/benchmarks.md, "Import"); here each column's values are
-    converted once by the same type processors and handed to the driver as tuples.
+    converted by the same type processors and handed to the driver as tuples.
     """
     if not rows:
         return
     connection = session.connection()
     dialect = connection.dialect
-    names = _with_defaults(table, rows)
-    bound = _bound_rows(table, names, rows, dialect)
+    names, bound = _bound_columns(table, rows, constant or {}, per_row or {}, dialect)
     quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
     target = dialect.identifier_preparer.format_table(table)
     if dialect.name == "postgresql":
