@@ -78,6 +78,8 @@ bench-pages: $(STAMP) $(CHROMIUM)
 
 bench-import: $(STAMP)
 	$(BIN)/python benchmarks/bench_import.py --patients 300 3000 --repeat 5
+	$(BIN)/python benchmarks/bench_import.py --patients 3000 --repeat 5 \
+	  --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 # The whole report (`alsrwe analyze`) on the demo registry and on 8,400 patients.
 bench-report: $(RUNTIME)

@@ -77,9 +77,9 @@ def import_command(
     print_import_report(report.counts, report.ignored_columns, report.confirmed_warnings,
                         as_files=chosen is Format.CSV)
     if report.unchanged_since is not None:
-        out.print(f"[green]unchanged[/green] the files, the options and the registry are as "
-                  f"they were after import {report.unchanged_since}: no row needed reading, "
-                  "judging or writing")
+        out.print(f"[green]nothing to do[/green]: the files, the options and the registry are "
+                  f"as they were after import {report.unchanged_since}, so no row was read, "
+                  "judged or written")
     out.print(f"imported into [bold]{shown(url)}[/bold] ({chosen.value}, from {escape(str(path))})")
 
 
