@@ -245,3 +245,10 @@ def test_analyze_csv_runs_the_importers_checks(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "alsfrs.csv, row 3, column q4" in result.output
     assert not (tmp_path / "r").exists()
+
+
+def test_an_unchanged_reimport_says_it_had_nothing_to_do(registry: str, tmp_path: Path) -> None:
+    folder = write(tmp_path / "in", VALID)  # the files the registry fixture imported
+    again = runner.invoke(app, ["import", str(folder), "--database", registry])
+    assert again.exit_code == 0, again.output
+    assert "nothing to do" in again.output and "import 1" in " ".join(again.output.split())
