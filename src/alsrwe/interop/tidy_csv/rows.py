@@ -73,20 +73,19 @@ class RowReader:
     line: int | None
     row: dict[str, str]
     problems: list[Problem] = field(default_factory=list)
-    memo: CellMemo | None = None
+    memo: CellMemo = field(default_factory=CellMemo)
 
     def cell(self, column: str, parse: Callable[..., T | None], *args: Any,
              **kwargs: Any) -> T | None:
         raw = self.row.get(column, "")
         key = (parse, raw, args, *kwargs.items())
-        found = _UNSEEN if self.memo is None else self.memo.get(key, _UNSEEN)
+        found = self.memo.get(key, _UNSEEN)
         if found is _UNSEEN:
             try:
                 found = parse(restore_formula(raw), *args, **kwargs)
             except DomainError as error:
                 found = _Broken(error.rule, error.code)
-            if self.memo is not None:
-                self.memo.remember(key, found)
+            self.memo.remember(key, found)
         if type(found) is _Broken:
             self.fail(column, found.rule, found.code)
             return None

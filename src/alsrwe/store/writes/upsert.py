@@ -166,8 +166,9 @@ def insert_many(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     driver's speed: ``COPY`` on PostgreSQL, one ``executemany`` per chunk on SQLite.
 
     Core's ``insert`` builds every row's parameters through the compiler, which cost more
-    than SQLite's own insert (docs/benchmarks.md, "Import"); here each column's values are
-    converted by the same type processors and handed to the driver as tuples.
+    than SQLite's own insert (docs/benchmarks.md, "Everyday speed, third pass"); here each
+    column's values are converted by the same type processors and handed to the driver as
+    tuples.
     """
     if not rows:
         return
