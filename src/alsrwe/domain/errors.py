@@ -15,7 +15,9 @@
      │    │    └── AccountError       a web user account that breaks a rule
      │    └── UnconfirmedWarnings     only soft rules broken: the record needs a confirmation
      ├── NotFound (LookupError)       absent, or outside the caller's sites (a 404)
-     └── Conflict                     the request clashes with the registry's state (a 409)
+     ├── Conflict                     the request clashes with the registry's state (a 409)
+     └── MissingExtra                 a feature whose optional dependencies are not installed
+                                      (``pip install 'alsrwe[fhir]'``; the web answers 501)
 
 A :class:`Problem` is *hard* (refused) or *soft* (a plausibility warning that an explicit
 confirmation lets through); ``code`` names the rule stably (``"dose.not_label_dose"``), so a
@@ -188,6 +190,20 @@ class VersionRequired(AlsrweError):
         return self.message
 
 
+class MissingExtra(AlsrweError):
+    """A feature needs optional dependencies that this installation lacks (``extra`` names the
+    group of ``pip install 'alsrwe[extra]'``): the light install leaves them out."""
+
+    def __init__(self, feature: str, extra: str) -> None:
+        self.feature, self.extra = feature, extra
+        self.message = (f"{feature} needs alsrwe's optional dependencies, which are not "
+                        f"installed: pip install 'alsrwe[{extra}]'")
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
 def raise_problems(problems: Iterable[Problem]) -> None:
     """Raise for ``problems``: InvalidInput if any is hard, UnconfirmedWarnings if all soft."""
     found = tuple(problems)
@@ -210,6 +226,7 @@ __all__ = [
     "EventError",
     "InvalidInput",
     "MeasurementError",
+    "MissingExtra",
     "NotFound",
     "Problem",
     "ScheduleError",

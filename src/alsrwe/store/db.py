@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from alsrwe.domain.errors import DomainError
 from alsrwe.domain.plausibility import DEFAULT_SETTINGS, PlausibilitySettings
+from alsrwe.extras import needs
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -72,7 +73,8 @@ def make_engine(url: str | URL, **engine_kwargs: Any) -> Engine:
     """
     url = make_url(url)
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, **engine_kwargs)
+        with needs("postgres"):  # psycopg, imported by the dialect
+            return create_engine(url, **engine_kwargs)
     connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S, **engine_kwargs.pop("connect_args", {})}
     engine = create_engine(url, connect_args=connect_args, **engine_kwargs)
     _configure_sqlite(engine)

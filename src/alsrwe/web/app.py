@@ -34,7 +34,14 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from alsrwe.domain.errors import Conflict, InvalidInput, NotFound, StaleVersion, VersionRequired
+from alsrwe.domain.errors import (
+    Conflict,
+    InvalidInput,
+    MissingExtra,
+    NotFound,
+    StaleVersion,
+    VersionRequired,
+)
 from alsrwe.store.db import head_revision, make_engine
 from alsrwe.web.cohort_view import CohortCache
 from alsrwe.web.deps import csrf_protect, refuse_control_characters, request_principal
@@ -227,6 +234,15 @@ async def conflict(request: Request, error: Exception) -> Response:
     return _error_page(request, 409, error.message)
 
 
+async def missing_extra(request: Request, error: Exception) -> Response:
+    """501: this installation lacks the optional packages of the feature asked for; the
+    message names the extra to install."""
+    assert isinstance(error, MissingExtra)
+    if _is_api(request):
+        return JSONResponse({"detail": error.message}, status_code=501)
+    return _error_page(request, 501, error.message)
+
+
 DATABASE_UNAVAILABLE = ("the registry's database is unavailable just now; nothing was saved. "
                         "Please try again in a minute")
 RETRY_AFTER_S = 30
@@ -316,6 +332,7 @@ def create_app(settings: WebSettings, engine: Engine | None = None) -> FastAPI:
     app.add_exception_handler(StaleVersion, stale_version)
     app.add_exception_handler(Conflict, conflict)
     app.add_exception_handler(VersionRequired, version_required)
+    app.add_exception_handler(MissingExtra, missing_extra)
     for unavailable in (DatabaseError, InterfaceError, PoolTimeout):
         app.add_exception_handler(unavailable, database_unavailable)
     app.add_exception_handler(Exception, server_error)

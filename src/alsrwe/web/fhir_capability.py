@@ -10,8 +10,7 @@ import datetime as dt
 from functools import cache
 from typing import Any
 
-from fhir.resources.R4B.capabilitystatement import CapabilityStatement
-
+from alsrwe.extras import needs
 from alsrwe.interop.codes import ALSRWE_BASE
 
 FHIR_VERSION = "4.0.1"
@@ -78,6 +77,8 @@ def _statement(version: str, base: str) -> dict[str, Any]:
             "interaction": [{"code": "transaction"}, {"code": "batch"}],
         }],
     }
+    with needs("fhir"):
+        from fhir.resources.R4B.capabilitystatement import CapabilityStatement
     CapabilityStatement.model_validate(statement)
     return statement
 

@@ -25,7 +25,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from alsrwe.domain.errors import Conflict, InvalidInput, NotFound, Problem
+from alsrwe.domain.errors import Conflict, InvalidInput, MissingExtra, NotFound, Problem
 from alsrwe.domain.records import entry_key
 from alsrwe.domain.tidy_format import restore_formula
 from alsrwe.interop.codes import alsrwe_system
@@ -149,6 +149,8 @@ def _as_fhir_error(error: Exception) -> FhirError | None:
         return FhirError(422, rule_issues(error.problems))
     if isinstance(error, Conflict):
         return FhirError(409, [Issue("conflict", error.message)])
+    if isinstance(error, MissingExtra):
+        return FhirError(501, [Issue("not-supported", error.message)])
     if isinstance(error, RequestValidationError):
         return FhirError(400, [Issue("invalid", str(e.get("msg", "")),
                                      ".".join(str(p) for p in e.get("loc", ())))

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, make_url
 
 from alsrwe.analytics.cohort.schema import SCHEMAS, CohortError
+from alsrwe.extras import needs
 from alsrwe.store.db import READ_ONLY_OPTION, make_engine
 from alsrwe.store.reads.tidy_views import TIDY_VIEWS
 
@@ -70,10 +71,11 @@ def native_tables(database_url: str) -> tuple[BaseBackend, dict[str, ibis.Table]
     if url.get_backend_name() != "postgresql":
         raise CohortError("engine", "native analysis needs a PostgreSQL registry; "
                           "use engine='duckdb' for SQLite")
-    con = ibis.postgres.connect(
-        host=url.host or "localhost", port=url.port or 5432, user=url.username,
-        password=url.password, database=url.database,
-    )
+    with needs("postgres"):
+        con = ibis.postgres.connect(
+            host=url.host or "localhost", port=url.port or 5432, user=url.username,
+            password=url.password, database=url.database,
+        )
     return con, {name: _analytic_view(con, name) for name in SCHEMAS}, _source(url)
 
 

@@ -46,8 +46,8 @@ def export_fhir(engine: Engine, directory: Path, *, actor: str = "alsrwe export"
                 ndjson: bool = False, progress: Progress = NO_PROGRESS) -> dict[str, int]:
     """Write the registry as ``directory/bundle.json`` (a transaction Bundle with the
     Questionnaire) or one NDJSON file per resource type; audited. Returns resources per type."""
+    resources = export_resources(engine)  # validated: nothing is written if one is refused
     directory.mkdir(parents=True, exist_ok=True)
-    resources = export_resources(engine)
     if ndjson:
         write_ndjson(resources, directory, progress)
     else:

@@ -6,6 +6,9 @@ model's own dump would cost two thirds of the export's time for the same content
 Reading, :func:`checked` gives, for invalid FHIR, each error at its element path
 (``component[0].valueQuantity.value``), for the reader to place in its file and entry; a valid
 resource is read as it came.
+
+fhir.resources is the ``fhir`` extra: it is imported at the first resource, so that the web
+app and the CLI start without it and a FHIR request says which extra to install.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
+
+from alsrwe.extras import needs
 
 FHIR_INVALID = "fhir.invalid"
 """The code of a problem that is invalid FHIR R4B (fhir.resources refused the resource)."""
@@ -23,6 +27,8 @@ FHIR_INVALID = "fhir.invalid"
 
 @cache
 def _model(resource_type: str) -> Any:
+    with needs("fhir"):
+        from fhir.resources.R4B import get_fhir_model_class
     return get_fhir_model_class(resource_type)
 
 
