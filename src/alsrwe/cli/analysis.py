@@ -53,10 +53,12 @@ def analyze(
                            "a --site that differs from the file's is an error.")] = None,
 ) -> None:
     """Write the cohort report (report.html + JSON/CSV of every table) for the registry."""
-    from alsrwe.analytics import Cohort, ReportSettings, build_report
-    from alsrwe.interop.tidy_csv import check_tidy_dir
+    from alsrwe.analytics.background import drawn_in_background
 
-    with user_errors():
+    with user_errors(), drawn_in_background():
+        from alsrwe.analytics import Cohort, ReportSettings, build_report
+        from alsrwe.interop.tidy_csv import check_tidy_dir
+
         settings = ReportSettings(site=site)
         if settings_file is not None:
             settings = saved_settings(settings_file, site)

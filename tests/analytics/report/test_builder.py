@@ -43,7 +43,7 @@ def built(report_cohort: SyntheticCohort,
 
 def test_report_has_every_section_and_its_files(built: tuple[Path, str, list[str]]) -> None:
     tmp_path, html, seen = built
-    assert len(seen) == len(SECTIONS)
+    assert len(seen) == len(SECTIONS) + 1 and seen[-1] == "the figures"
     assert "Table 1" in html and "patients with ALS" in html
     assert html.count("<svg") >= 5  # spaghetti ALSFRS-R and NfL, rates, two KM curves
     assert "<script" not in html  # opens offline, nothing to fetch or run

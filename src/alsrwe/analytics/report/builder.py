@@ -112,17 +112,28 @@ class _Numbering:
     """Running numbers of figures, tables and supplementary tables across the report."""
 
     out: Path
-    figures: int = 0
+    figures: list[NumberedFigure] = field(default_factory=list)
     tables: int = 1  # Table 1 is the cohort
     supplement: list[NumberedTable] = field(default_factory=list)
 
     def figure(self, figure: ReportFigure) -> NumberedFigure:
-        self.figures += 1
-        stem = f"figures/figure-{self.figures:02d}-{slug(figure.key)}"
-        (self.out / "figures").mkdir(parents=True, exist_ok=True)
-        (self.out / f"{stem}.svg").write_text(figure.svg, encoding="utf-8")
-        (self.out / f"{stem}.png").write_bytes(figure.png)
-        return NumberedFigure(self.figures, figure, f"{stem}.svg", f"{stem}.png")
+        """The figure numbered; its files are written by :meth:`write_figures` (it may still
+        be being drawn)."""
+        stem = f"figures/figure-{len(self.figures) + 1:02d}-{slug(figure.key)}"
+        numbered = NumberedFigure(len(self.figures) + 1, figure, f"{stem}.svg", f"{stem}.png")
+        self.figures.append(numbered)
+        return numbered
+
+    def write_figures(self) -> None:
+        """Each figure's SVG and PNG file, once it is drawn (the last asked for first: one
+        the drawing process has not started yet is drawn here meanwhile)."""
+        for numbered in reversed(self.figures):
+            numbered.figure.svg  # noqa: B018 (waits for the drawing)
+        if self.figures:
+            (self.out / "figures").mkdir(parents=True, exist_ok=True)
+        for numbered in self.figures:
+            (self.out / numbered.svg_file).write_text(numbered.figure.svg, encoding="utf-8")
+            (self.out / numbered.png_file).write_bytes(numbered.figure.png)
 
     def table(self, section: str, caption: str, frame: pd.DataFrame,
               per_patient: bool) -> NumberedTable:
@@ -179,6 +190,9 @@ def build_report(cohort: Cohort, out: Path, settings: ReportSettings | None = No
         outcome = evaluate(analysis, cohort, settings.of(analysis))
         results[analysis.name], refusals[analysis.name] = outcome.result, outcome.refused
         sections.append(_section(outcome, numbering))
+    if progress:
+        progress("the figures")
+    numbering.write_figures()
     data_as_of = as_of(cohort)
     written: list[MethodsPart] = methods(settings, analyses, results, refusals,
                                          source=cohort.source, backend=cohort.backend,

@@ -4,11 +4,15 @@ Every function takes plain frames and returns a :class:`ReportFigure`: its file 
 caption and the figure drawn as SVG (inline in the report, so it opens offline) and as PNG
 (for journals that want raster files). Both are written without timestamps, so a re-run of
 the same data gives the same bytes.
+
+Inside :func:`alsrwe.analytics.background.drawn_in_background` (``alsrwe analyze``), the
+figures are drawn by a second process while this one goes on with the next analysis.
 """
 
 from __future__ import annotations
 
-import io
+import pickle
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import matplotlib
@@ -21,11 +25,12 @@ import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from alsrwe.analytics.background import background_pool  # noqa: E402
+from alsrwe.analytics.drawing import Drawing, PlainLogTicks, draw, draw_pickled  # noqa: E402
+
 MAX_LINES = 400
 """Spaghetti plots draw at most this many patients (a seeded sample), to stay readable."""
 
-
-PNG_DPI = 200
 
 MAX_RISK_COLUMNS = 13
 """A numbers-at-risk table shows at most this many times (every k-th of those given)."""
@@ -33,30 +38,55 @@ MAX_RISK_COLUMNS = 13
 
 @dataclass(frozen=True, slots=True)
 class ReportFigure:
-    """A figure as the report numbers, captions and exports it (``key`` names its files)."""
+    """A figure as the report numbers, captions and exports it (``key`` names its files).
+
+    ``drawing`` is the drawn figure, or one handed to the drawing process: ``svg`` and
+    ``png`` wait for it.
+    """
 
     key: str
     caption: str
-    svg: str
-    png: bytes
+    drawing: Drawing | InBackground
+
+    @property
+    def svg(self) -> str:
+        return self._drawn()[0]
+
+    @property
+    def png(self) -> bytes:
+        return self._drawn()[1]
+
+    def _drawn(self) -> Drawing:
+        return self.drawing if isinstance(self.drawing, tuple) else self.drawing.result()
+
+
+class InBackground:
+    """A figure handed, pickled, to the drawing process. Asked for before that process has
+    started on it, it is drawn here instead (the report asks for the last figures first, so
+    that both processes draw at the end)."""
+
+    def __init__(self, pool: ProcessPoolExecutor, pickled: bytes, key: str) -> None:
+        self._pickled, self._key = pickled, key
+        self._future = pool.submit(draw_pickled, pickled, key)
+        self._drawn: Drawing | None = None
+
+    def result(self) -> Drawing:
+        if self._drawn is None:
+            self._drawn = (draw_pickled(self._pickled, self._key) if self._future.cancel()
+                           else self._future.result())
+            self._pickled = b""
+        return self._drawn
 
 
 def render(figure: Figure, key: str, caption: str) -> ReportFigure:
-    """Draw ``figure`` as SVG (ids seeded by ``key``, no date) and PNG, then close it.
-
-    The tight bounding box is measured once, for both formats: ``bbox_inches="tight"`` would
-    lay the figure out again inside each ``savefig`` (four draws per figure instead of three).
-    """
-    figure.draw_without_rendering()
-    bbox = figure.get_tightbbox().padded(plt.rcParams["savefig.pad_inches"])
-    with plt.rc_context({"svg.hashsalt": key}):
-        buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", bbox_inches=bbox, metadata={"Date": None})
-    raster = io.BytesIO()
-    figure.savefig(raster, format="png", dpi=PNG_DPI, bbox_inches=bbox)
+    """Draw ``figure`` as SVG and PNG (:func:`~alsrwe.analytics.drawing.draw`), here or, in
+    :func:`~alsrwe.analytics.background.drawn_in_background`, by the drawing process."""
+    pool = background_pool()
+    if pool is None:
+        return ReportFigure(key, caption, draw(figure, key))
+    pickled = pickle.dumps(figure)
     plt.close(figure)
-    text = buffer.getvalue()
-    return ReportFigure(key, caption, text[text.index("<svg"):], raster.getvalue())
+    return ReportFigure(key, caption, InBackground(pool, pickled, key))
 
 
 def sampled_note(frame: pd.DataFrame, key: str = "patient_id") -> str:
@@ -254,19 +284,9 @@ def group_strips(frame: pd.DataFrame, summary: pd.DataFrame, *, key: str, captio
 def _plain_log_ticks(axes: Axes, which: str) -> None:
     """Log-axis ticks as plain numbers (0.3, 1, 10), not powers of ten; minor ticks at 2, 3
     and 5 × 10^k are labelled too when the axis spans under two decades, else at 2 and 5."""
-    from matplotlib.ticker import FuncFormatter
-
     axis = axes.xaxis if which == "x" else axes.yaxis
-    limits = axes.get_xlim if which == "x" else axes.get_ylim
-
-    def minor(value: float, _: object) -> str:
-        low, high = limits()
-        mantissa = round(value / 10 ** np.floor(np.log10(value)))
-        shown = (2, 3, 5) if np.log10(high / low) < 2 else (2, 5)
-        return f"{value:g}" if mantissa in shown else ""
-
-    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    axis.set_minor_formatter(FuncFormatter(minor))
+    axis.set_major_formatter(PlainLogTicks(minor=False))
+    axis.set_minor_formatter(PlainLogTicks(minor=True))
 
 
 def ratios_by_window(per_patient: pd.DataFrame, summary: pd.DataFrame, *, key: str,

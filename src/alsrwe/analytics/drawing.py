@@ -1,0 +1,71 @@
+"""Drawing a matplotlib figure as the report's SVG and PNG: the work a second process can do.
+
+Kept apart from the report package so that the drawing process imports matplotlib and numpy
+only (~1 s), not the analyses (:mod:`alsrwe.analytics.background`). A figure drawn there
+arrives pickled, so what it holds must be importable from here or from matplotlib (the tick
+formatter of the report's log axes is therefore a class of this module, not a closure).
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import Formatter  # noqa: E402
+
+PNG_DPI = 200
+
+Drawing = tuple[str, bytes]
+"""A figure drawn: its SVG element and its PNG file."""
+
+
+def draw(figure: Figure, key: str) -> Drawing:
+    """``figure`` as SVG (ids seeded by ``key``, no date) and PNG; the figure is closed.
+
+    The tight bounding box is measured once, for both formats: ``bbox_inches="tight"`` would
+    lay the figure out again inside each ``savefig`` (four draws per figure instead of three).
+    """
+    figure.draw_without_rendering()
+    bbox = figure.get_tightbbox().padded(plt.rcParams["savefig.pad_inches"])
+    with plt.rc_context({"svg.hashsalt": key}):
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", bbox_inches=bbox, metadata={"Date": None})
+    raster = io.BytesIO()
+    figure.savefig(raster, format="png", dpi=PNG_DPI, bbox_inches=bbox)
+    plt.close(figure)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):], raster.getvalue()
+
+
+def draw_pickled(pickled: bytes, key: str) -> Drawing:
+    """:func:`draw` of a figure pickled by this program (never data from elsewhere)."""
+    figure: Figure = pickle.loads(pickled)
+    return draw(figure, key)
+
+
+class PlainLogTicks(Formatter):
+    """Log-axis tick labels as plain numbers (0.3, 1, 10), not powers of ten. Minor ticks
+    (``minor=True``) are labelled at 2, 3 and 5 × 10^k when the axis spans under two decades,
+    else at 2 and 5."""
+
+    def __init__(self, *, minor: bool) -> None:
+        self.minor = minor
+
+    def __call__(self, value: float, pos: int | None = None) -> str:
+        if not self.minor:
+            return f"{value:g}"
+        assert self.axis is not None
+        low, high = self.axis.get_view_interval()
+        mantissa = round(value / 10 ** np.floor(np.log10(value)))
+        shown = (2, 3, 5) if np.log10(high / low) < 2 else (2, 5)
+        return f"{value:g}" if mantissa in shown else ""
+
+
+__all__ = ["PNG_DPI", "Drawing", "PlainLogTicks", "draw", "draw_pickled"]
