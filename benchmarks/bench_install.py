@@ -1,8 +1,8 @@
 """Benchmark the light install: the size of ``.venv`` after ``make demo`` on a fresh clone.
 
-    python3 benchmarks/bench_install.py
+    python3 benchmarks/bench_install.py [--rev REV]
 
-Clones this repository's committed ``HEAD`` into a temporary folder, runs ``make demo
+Clones this repository's committed ``HEAD`` (or ``REV``) into a temporary folder, runs ``make demo
 NO_SERVE=1`` there (install, demo registry, report) and prints as JSON: the virtualenv's
 size without byte code and with the byte code Python wrote while the demo ran (as a user's
 first run leaves it; ``PYTHONDONTWRITEBYTECODE`` is unset for the run), the wall seconds of
@@ -13,6 +13,7 @@ the first download. Record results, with the command and date, in docs/benchmark
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -33,9 +34,13 @@ def _mib(*paths: Path, byte_code: bool = True) -> dict[str, int]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rev", default="HEAD", help="the commit to install (default HEAD)")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         clone = Path(scratch) / "alsrwe"
         subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
+        subprocess.run(["git", "checkout", "--quiet", args.rev], cwd=clone, check=True)
         environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         start = time.perf_counter()
         subprocess.run(["make", "demo", "NO_SERVE=1"], cwd=clone, env=environment, check=True,
