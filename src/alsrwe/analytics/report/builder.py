@@ -128,7 +128,7 @@ class _Numbering:
         """Each figure's SVG and PNG file, once it is drawn (the last asked for first: one
         the drawing process has not started yet is drawn here meanwhile)."""
         for numbered in reversed(self.figures):
-            numbered.figure.svg  # noqa: B018 (waits for the drawing)
+            numbered.figure.drawn()
         if self.figures:
             (self.out / "figures").mkdir(parents=True, exist_ok=True)
         for numbered in self.figures:

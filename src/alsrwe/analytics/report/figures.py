@@ -50,13 +50,14 @@ class ReportFigure:
 
     @property
     def svg(self) -> str:
-        return self._drawn()[0]
+        return self.drawn()[0]
 
     @property
     def png(self) -> bytes:
-        return self._drawn()[1]
+        return self.drawn()[1]
 
-    def _drawn(self) -> Drawing:
+    def drawn(self) -> Drawing:
+        """The SVG and the PNG, once drawn."""
         return self.drawing if isinstance(self.drawing, tuple) else self.drawing.result()
 
 
