@@ -311,7 +311,7 @@ def create_app(settings: WebSettings, engine: Engine | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.plausibility = settings.plausibility()
     app.state.engine = the_engine
-    app.state.templates = make_templates()
+    app.state.templates = make_templates(reload=settings.environment == "development")
     app.state.plotly_src = assets.PLOTLY_PATH
     app.state.cohort_cache = CohortCache()
     app.state.principals = PrincipalCache(settings.session_cache_seconds)

@@ -19,14 +19,20 @@ from alsrwe.web.principal import Principal
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def make_templates() -> Jinja2Templates:
-    """The template set; autoescaping on for every template, undefined names are errors."""
+def make_templates(*, reload: bool = True) -> Jinja2Templates:
+    """The template set; autoescaping on for every template, undefined names are errors.
+
+    ``reload`` (development) checks each template's file for changes whenever it is used;
+    elsewhere the installed templates do not change while the app runs, so the two file
+    look-ups per template per request are left out.
+    """
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("alsrwe.web", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=reload,
     )
     return Jinja2Templates(env=environment)
 
