@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.installed
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint venv clean bench bench-install bench-web bench-import bench-report bench-pages bench-soak bench-interop bench-federation axe
+.PHONY: demo test lint venv clean bench bench-cohort-page bench-install bench-web bench-import bench-report bench-pages bench-soak bench-interop bench-federation axe
 
 # The demo needs only the runtime dependencies (no Spark, Playwright or test tools). Byte code
 # is compiled by Python as modules are first imported, not ahead for every installed file.
@@ -80,6 +80,10 @@ bench-import: $(STAMP)
 	$(BIN)/python benchmarks/bench_import.py --patients 300 3000 --repeat 5
 	$(BIN)/python benchmarks/bench_import.py --patients 3000 --repeat 5 \
 	  --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+# The web cohort page on the demo registry: the first view (every analysis) and a cached one.
+bench-cohort-page: $(STAMP)
+	$(BIN)/python benchmarks/bench_cohort_page.py --patients 300 --repeat 5
 
 # The light install: .venv's size after `make demo` on a fresh clone of HEAD.
 bench-install:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from alsrwe.analytics import AnalysisError, Cohort, CohortError
 from alsrwe.analytics.analyses.table1 import table1
 from alsrwe.analytics.cohort.sites import restrict_to_sites
+from alsrwe.analytics.report.figures import svg_only
 from alsrwe.analytics.report.formatting import html_table
 from alsrwe.analytics.report.presentations import ANALYSES, Outcome, evaluate
 
@@ -84,7 +85,8 @@ def compute_view(database_url: str, key: CohortKey) -> CohortView:
         first = html_table(table1(cohort, suppress_below=key.suppress_below), max_rows=200)
     except (CohortError, AnalysisError, ValueError) as error:
         return CohortView(key, "", [], time.perf_counter() - start, _now(), refused=str(error))
-    findings = [_finding(evaluate(analysis, cohort)) for analysis in ANALYSES]
+    with svg_only():
+        findings = [_finding(evaluate(analysis, cohort)) for analysis in ANALYSES]
     return CohortView(key, first, findings, time.perf_counter() - start, _now())
 
 

@@ -1,4 +1,5 @@
-"""Figures drawn by the second process are the figures drawn here, byte for byte.
+"""Figures drawn by the second process are the figures drawn here, byte for byte; a web
+page's figures are drawn as SVG only.
 
 ``alsrwe analyze`` draws the report's figures in a second process
 (:func:`alsrwe.analytics.background.drawn_in_background`): each figure travels pickled, and
@@ -16,6 +17,8 @@ import pytest
 from alsrwe.analytics.background import background_pool, drawn_in_background
 from alsrwe.analytics.cohort import Cohort
 from alsrwe.analytics.report import build_report
+from alsrwe.analytics.report.figures import svg_only
+from alsrwe.analytics.report.presentations import alsfrs_spaghetti
 from alsrwe.synth import CohortParams, generate_cohort
 
 GENERATED = re.compile(r"generated \d{4}-\d\d-\d\d \d\d:\d\d UTC")
@@ -45,3 +48,15 @@ def test_the_report_drawn_in_background_is_the_report_drawn_here(tmp_path: Path)
     html_here, html_there = (GENERATED.sub("", d["report.html"].decode())
                              for d in (drawn_here, drawn_there))
     assert html_here == html_there
+
+
+def test_svg_only_draws_the_same_svg_and_no_png() -> None:
+    """The web cohort page draws its figures as SVG only: the same SVG as the report's."""
+    cohort = Cohort.from_frames(generate_cohort(CohortParams(seed=5, n_patients=60,
+                                                             n_carriers=0)).tables())
+    both = alsfrs_spaghetti(cohort, "tofersen")
+    with svg_only():
+        svg = alsfrs_spaghetti(cohort, "tofersen")
+    assert svg.svg == both.svg and both.png.startswith(b"\x89PNG")
+    with pytest.raises(ValueError, match="SVG only"):
+        svg.png  # noqa: B018

@@ -12,7 +12,10 @@ figures are drawn by a second process while this one goes on with the next analy
 from __future__ import annotations
 
 import pickle
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import matplotlib
@@ -54,7 +57,10 @@ class ReportFigure:
 
     @property
     def png(self) -> bytes:
-        return self.drawn()[1]
+        png = self.drawn()[1]
+        if png is None:
+            raise ValueError(f"figure {self.key} was drawn as SVG only (inside svg_only)")
+        return png
 
     def drawn(self) -> Drawing:
         """The SVG and the PNG, once drawn."""
@@ -79,9 +85,25 @@ class InBackground:
         return self._drawn
 
 
+_SVG_ONLY: ContextVar[bool] = ContextVar("figures_svg_only", default=False)
+
+
+@contextmanager
+def svg_only() -> Iterator[None]:
+    """Figures rendered inside the block are drawn as SVG only (a web page shows no PNG)."""
+    token = _SVG_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _SVG_ONLY.reset(token)
+
+
 def render(figure: Figure, key: str, caption: str) -> ReportFigure:
     """Draw ``figure`` as SVG and PNG (:func:`~alsrwe.analytics.drawing.draw`), here or, in
-    :func:`~alsrwe.analytics.background.drawn_in_background`, by the drawing process."""
+    :func:`~alsrwe.analytics.background.drawn_in_background`, by the drawing process; inside
+    :func:`svg_only`, as SVG only and here."""
+    if _SVG_ONLY.get():
+        return ReportFigure(key, caption, draw(figure, key, png=False))
     pool = background_pool()
     if pool is None:
         return ReportFigure(key, caption, draw(figure, key))
