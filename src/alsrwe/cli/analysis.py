@@ -55,7 +55,8 @@ def analyze(
     """Write the cohort report (report.html + JSON/CSV of every table) for the registry."""
     from alsrwe.analytics.background import drawn_in_background
 
-    with user_errors(), drawn_in_background():
+    with user_errors(), drawn_in_background(), out_progress() as step:
+        step("loading the analyses")
         from alsrwe.analytics import Cohort, ReportSettings, build_report
         from alsrwe.interop.tidy_csv import check_tidy_dir
 
@@ -63,12 +64,14 @@ def analyze(
         if settings_file is not None:
             settings = saved_settings(settings_file, site)
         if csv_dir is not None:
+            step(f"checking {csv_dir}")
             check_tidy_dir(csv_dir, today=date.today(), accept_warnings=accept_warnings)
             cohort = Cohort.from_csv_dir(csv_dir)
         else:
-            cohort = Cohort.from_registry(existing_registry(database), engine=engine)
-        with out_progress() as step:
-            path = build_report(cohort, out_dir, settings, progress=step)
+            url = existing_registry(database)
+            step("reading the registry")
+            cohort = Cohort.from_registry(url, engine=engine)
+        path = build_report(cohort, out_dir, settings, progress=step)
     out.print(f"report written: [bold]{path.resolve()}[/bold]")
 
 
