@@ -1,7 +1,7 @@
 """Drawing a matplotlib figure as the report's SVG and PNG: the work a second process can do.
 
 Kept apart from the report package so that the drawing process imports matplotlib and numpy
-only (~1 s), not the analyses (:mod:`alsrwe.analytics.background`). A figure drawn there
+only, not the analyses (:mod:`alsrwe.analytics.background`). A figure drawn there
 arrives pickled, so what it holds must be importable from here or from matplotlib (the tick
 formatter of the report's log axes is therefore a class of this module, not a closure).
 """
