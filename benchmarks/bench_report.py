@@ -23,16 +23,22 @@ from pathlib import Path
 ALSRWE = Path(sys.executable).with_name("alsrwe")
 
 
+def demo_registry(folder: Path, patients: int) -> str:
+    """The URL of a new SQLite demo registry in ``folder`` (40 carriers per 300 patients)."""
+    url = f"sqlite:///{folder / 'bench.db'}"
+    subprocess.run([str(ALSRWE), "demo", "--database", url, "--patients", str(patients),
+                    "--carriers", str(max(1, patients * 40 // 300))],
+                   check=True, capture_output=True)
+    return url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        url = f"sqlite:///{Path(scratch) / 'bench.db'}"
-        subprocess.run([str(ALSRWE), "demo", "--database", url, "--patients",
-                        str(args.patients), "--carriers", str(max(1, args.patients * 40 // 300))],
-                       check=True, capture_output=True)
+        url = demo_registry(Path(scratch), args.patients)
         runs = []
         for run in range(args.repeat):
             start = time.perf_counter()
