@@ -104,6 +104,15 @@ def test_needs_names_the_extra_of_a_missing_module() -> None:
     assert raised.value.extra == "fhir"
 
 
+def test_needs_sees_a_missing_module_that_a_library_re_raised() -> None:
+    """Ibis answers a missing psycopg with an ImportError of its own, raised from it."""
+    with pytest.raises(MissingExtra, match=r"alsrwe\[postgres\]"), needs("postgres"):
+        try:
+            raise ModuleNotFoundError("No module named 'psycopg'", name="psycopg")
+        except ModuleNotFoundError as error:
+            raise ImportError("Failed to import the postgres backend") from error
+
+
 def test_needs_lets_other_import_errors_through() -> None:
     with pytest.raises(ModuleNotFoundError, match="numpyy"), needs("postgres"):
         raise ModuleNotFoundError("No module named 'numpyy'", name="numpyy")
@@ -162,6 +171,8 @@ def test_the_demo_report_and_web_app_run_on_the_light_install(tmp_path: Path) ->
     (("patient", "BER-0001", "--database", "postgresql+psycopg://postgres@127.0.0.1/test"),
      "postgres"),
     (("federate", "init", "hub", "--role", "coordinator", "--name", "hub"), "federation"),
+    (("analyze", "--engine", "native", "--database",
+      "postgresql+psycopg://postgres@127.0.0.1/test"), "postgres"),
 ])
 def test_an_optional_command_names_its_extra(tmp_path: Path, args: tuple[str, ...],
                                              extra: str) -> None:

@@ -28,16 +28,27 @@ EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
 def needs(extra: str) -> Iterator[None]:
     """Turn the absence of ``extra``'s packages, inside the block, into :class:`MissingExtra`.
 
-    Only a missing module of that extra is translated: any other import error is a bug and
-    propagates as it is.
+    Only a missing module of that extra is translated (also when a library re-raised it as an
+    ImportError of its own): any other import error is a bug and propagates as it is.
     """
     feature, modules = EXTRAS[extra]
     try:
         yield
-    except ModuleNotFoundError as error:
-        if (error.name or "").partition(".")[0] not in modules:
+    except ImportError as error:
+        if not _for_want_of(error, modules):
             raise
         raise MissingExtra(feature, extra) from error
+
+
+def _for_want_of(error: BaseException | None, modules: tuple[str, ...]) -> bool:
+    """Whether an import failed because one of ``modules`` is absent: the error itself, or one
+    it was raised from (Ibis wraps a missing driver in an ImportError of its own)."""
+    while error is not None:
+        if (isinstance(error, ModuleNotFoundError)
+                and (error.name or "").partition(".")[0] in modules):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 __all__ = ["EXTRAS", "needs"]
