@@ -1,15 +1,12 @@
-"""Drawing a matplotlib figure as the report's SVG and PNG: the work a second process can do.
+"""Drawing a matplotlib figure as the report's SVG and PNG, and the report's tick labels.
 
-Kept apart from the report package so that the drawing process imports matplotlib and numpy
-only, not the analyses (:mod:`alsrwe.analytics.background`). A figure drawn there
-arrives pickled, so what it holds must be importable from here or from matplotlib (the tick
-formatter of the report's log axes is therefore a class of this module, not a closure).
+The report (:mod:`alsrwe.analytics.report.figures`) and the web cohort page (SVG only) draw
+through :func:`draw`, so that both give the same SVG for the same figure.
 """
 
 from __future__ import annotations
 
 import io
-import pickle
 
 import matplotlib
 
@@ -47,12 +44,6 @@ def draw(figure: Figure, key: str, *, png: bool = True) -> Drawing:
     return text[text.index("<svg"):], raster.getvalue() if raster is not None else None
 
 
-def draw_pickled(pickled: bytes, key: str) -> Drawing:
-    """:func:`draw` of a figure pickled by this program (never data from elsewhere)."""
-    figure: Figure = pickle.loads(pickled)
-    return draw(figure, key)
-
-
 class PlainLogTicks(Formatter):
     """Log-axis tick labels as plain numbers (0.3, 1, 10), not powers of ten. Minor ticks
     (``minor=True``) are labelled at 2, 3 and 5 × 10^k when the axis spans under two decades,
@@ -71,4 +62,4 @@ class PlainLogTicks(Formatter):
         return f"{value:g}" if mantissa in shown else ""
 
 
-__all__ = ["PNG_DPI", "Drawing", "PlainLogTicks", "draw", "draw_pickled"]
+__all__ = ["PNG_DPI", "Drawing", "PlainLogTicks", "draw"]

@@ -53,9 +53,7 @@ def analyze(
                            "a --site that differs from the file's is an error.")] = None,
 ) -> None:
     """Write the cohort report (report.html + JSON/CSV of every table) for the registry."""
-    from alsrwe.analytics.background import drawn_in_background
-
-    with user_errors(), drawn_in_background(), out_progress() as step:
+    with user_errors(), out_progress() as step:
         step("loading the analyses")
         from alsrwe.analytics import Cohort, ReportSettings, build_report
         from alsrwe.interop.tidy_csv import check_tidy_dir

@@ -117,18 +117,14 @@ class _Numbering:
     supplement: list[NumberedTable] = field(default_factory=list)
 
     def figure(self, figure: ReportFigure) -> NumberedFigure:
-        """The figure numbered; its files are written by :meth:`write_figures` (it may still
-        be being drawn)."""
+        """The figure numbered; its files are written by :meth:`write_figures`."""
         stem = f"figures/figure-{len(self.figures) + 1:02d}-{slug(figure.key)}"
         numbered = NumberedFigure(len(self.figures) + 1, figure, f"{stem}.svg", f"{stem}.png")
         self.figures.append(numbered)
         return numbered
 
     def write_figures(self) -> None:
-        """Each figure's SVG and PNG file, once it is drawn (the last asked for first: one
-        the drawing process has not started yet is drawn here meanwhile)."""
-        for numbered in reversed(self.figures):
-            numbered.figure.drawn()
+        """Each figure's SVG and PNG file."""
         if self.figures:
             (self.out / "figures").mkdir(parents=True, exist_ok=True)
         for numbered in self.figures:

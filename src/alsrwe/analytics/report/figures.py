@@ -4,16 +4,11 @@ Every function takes plain frames and returns a :class:`ReportFigure`: its file 
 caption and the figure drawn as SVG (inline in the report, so it opens offline) and as PNG
 (for journals that want raster files). Both are written without timestamps, so a re-run of
 the same data gives the same bytes.
-
-Inside :func:`alsrwe.analytics.background.drawn_in_background` (``alsrwe analyze``), the
-figures are drawn by a second process while this one goes on with the next analysis.
 """
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -28,8 +23,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from alsrwe.analytics.background import background_pool  # noqa: E402
-from alsrwe.analytics.drawing import Drawing, PlainLogTicks, draw, draw_pickled  # noqa: E402
+from alsrwe.analytics.drawing import Drawing, PlainLogTicks, draw  # noqa: E402
 
 MAX_LINES = 400
 """Spaghetti plots draw at most this many patients (a seeded sample), to stay readable."""
@@ -41,15 +35,11 @@ MAX_RISK_COLUMNS = 13
 
 @dataclass(frozen=True, slots=True)
 class ReportFigure:
-    """A figure as the report numbers, captions and exports it (``key`` names its files).
-
-    ``drawing`` is the drawn figure, or one handed to the drawing process: ``svg`` and
-    ``png`` wait for it.
-    """
+    """A figure as the report numbers, captions and exports it (``key`` names its files)."""
 
     key: str
     caption: str
-    drawing: Drawing | InBackground
+    drawing: Drawing
 
     @property
     def svg(self) -> str:
@@ -63,26 +53,8 @@ class ReportFigure:
         return png
 
     def drawn(self) -> Drawing:
-        """The SVG and the PNG, once drawn."""
-        return self.drawing if isinstance(self.drawing, tuple) else self.drawing.result()
-
-
-class InBackground:
-    """A figure handed, pickled, to the drawing process. Asked for before that process has
-    started on it, it is drawn here instead (the report asks for the last figures first, so
-    that both processes draw at the end)."""
-
-    def __init__(self, pool: ProcessPoolExecutor, pickled: bytes, key: str) -> None:
-        self._pickled, self._key = pickled, key
-        self._future = pool.submit(draw_pickled, pickled, key)
-        self._drawn: Drawing | None = None
-
-    def result(self) -> Drawing:
-        if self._drawn is None:
-            self._drawn = (draw_pickled(self._pickled, self._key) if self._future.cancel()
-                           else self._future.result())
-            self._pickled = b""
-        return self._drawn
+        """The SVG and the PNG (``None`` when drawn as SVG only)."""
+        return self.drawing
 
 
 _SVG_ONLY: ContextVar[bool] = ContextVar("figures_svg_only", default=False)
@@ -99,17 +71,9 @@ def svg_only() -> Iterator[None]:
 
 
 def render(figure: Figure, key: str, caption: str) -> ReportFigure:
-    """Draw ``figure`` as SVG and PNG (:func:`~alsrwe.analytics.drawing.draw`), here or, in
-    :func:`~alsrwe.analytics.background.drawn_in_background`, by the drawing process; inside
-    :func:`svg_only`, as SVG only and here."""
-    if _SVG_ONLY.get():
-        return ReportFigure(key, caption, draw(figure, key, png=False))
-    pool = background_pool()
-    if pool is None:
-        return ReportFigure(key, caption, draw(figure, key))
-    pickled = pickle.dumps(figure)
-    plt.close(figure)
-    return ReportFigure(key, caption, InBackground(pool, pickled, key))
+    """Draw ``figure`` as SVG and PNG (:func:`~alsrwe.analytics.drawing.draw`); inside
+    :func:`svg_only`, as SVG only."""
+    return ReportFigure(key, caption, draw(figure, key, png=not _SVG_ONLY.get()))
 
 
 def sampled_note(frame: pd.DataFrame, key: str = "patient_id") -> str:
